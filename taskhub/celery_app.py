@@ -1,0 +1,171 @@
+"""Celery wiring, all of it: the app factory, the task class, time limits and priorities."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from celery import Celery, Task
+from celery.exceptions import Ignore, Retry, SoftTimeLimitExceeded
+from celery.worker.request import Request
+
+from .errors import StoreError
+from .lifecycle import error_info
+from .records import ErrorInfo, TaskRecord
+from .registry import PRIORITY_MAX, TaskDefinition
+from .retries import plan_retry
+from .runtime import Stop, run_body
+from .settings import Settings
+
+if TYPE_CHECKING:
+    from .hub import TaskHub
+
+STORE_UNAVAILABLE_RETRY_S = 5.0
+
+
+class TimedOut(Exception):
+    """The body ran past its time limit (timeout, or what was left before the deadline)."""
+
+
+class PlannedRetry(Retry):
+    """A failure taskhub will retry; the ``task_retry`` handler records it and republishes."""
+
+    def __init__(self, error: ErrorInfo, delay_s: float) -> None:
+        super().__init__(message=f"retry in {delay_s:.1f} s: {error}", when=delay_s)
+        self.error = error
+        self.delay_s = delay_s
+
+    def __reduce__(self) -> tuple[type[PlannedRetry], tuple[ErrorInfo, float]]:
+        return PlannedRetry, (self.error, self.delay_s)  # it crosses from pool child to parent
+
+
+def create_celery(settings: Settings) -> Celery:
+    app = Celery("taskhub", set_as_current=False)
+    app.conf.update(
+        broker_url=settings.resolved_broker_url,
+        broker_transport=(
+            "taskhub.embedded_broker:Transport" if settings.is_embedded_broker else None
+        ),
+        broker_transport_options=transport_options(settings),
+        broker_connection_retry_on_startup=True,
+        task_default_queue=settings.default_queue,
+        task_serializer="json",
+        accept_content=["json"],
+        task_ignore_result=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        worker_concurrency=settings.worker_concurrency,
+        worker_send_task_events=True,
+        task_send_sent_event=True,
+        task_publish_retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5},
+        broker_connection_timeout=5,
+    )
+    return app
+
+
+def transport_options(settings: Settings) -> dict[str, Any]:
+    if settings.is_embedded_broker:
+        folder = settings.broker_folder
+        for sub in ("queue", "control", "processed"):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+        return {
+            "data_folder_in": str(folder / "queue"),
+            "data_folder_out": str(folder / "queue"),
+            "control_folder": str(folder / "control"),
+            "processed_folder": str(folder / "processed"),
+            "store_processed": True,  # our Channel claims into it, then deletes
+            "polling_interval": settings.filesystem_polling_interval_s,
+        }
+    options: dict[str, Any] = {"visibility_timeout": 3600}
+    if settings.resolved_broker_url.startswith(("redis://", "rediss://")):
+        options.update(priority_steps=list(range(10)), sep=":", queue_order_strategy="priority")
+    return options
+
+
+def broker_priority(settings: Settings, priority: int) -> int:
+    """Our priority is 0-9, higher first; Redis runs lower numbers first, AMQP higher."""
+    url = settings.resolved_broker_url
+    return PRIORITY_MAX - priority if url.startswith(("redis://", "rediss://")) else priority
+
+
+class DeadlineRequest(Request):  # type: ignore[misc]
+    """Caps a task's time limits at what is left before its deadline, when it starts."""
+
+    def execute_using_pool(self, pool: Any, **kwargs: Any) -> Any:
+        if self.expires is not None:
+            left = (self.expires - datetime.now(UTC)).total_seconds()
+            hard, soft = self.time_limits
+            if soft is not None and left < soft:
+                self.time_limits = (max(left, 0.1) + (hard - soft), max(left, 0.1))
+        return super().execute_using_pool(pool, **kwargs)
+
+
+class TaskhubTask(Task):  # type: ignore[misc]
+    Request = DeadlineRequest
+    acks_late = True
+    reject_on_worker_lost = True
+    ignore_result = True
+    typing = False
+
+
+def bind_definition(hub: TaskHub, definition: TaskDefinition) -> Task:
+    """Register ``definition`` on the hub's Celery app: claim, run, then retry or raise."""
+
+    def run(self: Task, **kwargs: Any) -> Any:
+        request = self.request
+        try:
+            record = hub.lifecycle.claim(request.id, request.hostname or "unknown", os.getpid())
+        except StoreError as exc:
+            raise self.retry(exc=exc, countdown=STORE_UNAVAILABLE_RETRY_S, max_retries=None)
+        if record is None:
+            raise Ignore()  # stale or duplicate message: the record says it must not run
+        try:
+            return run_body(hub, definition, record, kwargs)
+        except Stop as stop:
+            hub.lifecycle.stop(record.id, stop.outcome)
+            raise Ignore() from None
+        except Exception as exc:
+            failure = timed_out(record, exc) if isinstance(exc, SoftTimeLimitExceeded) else exc
+            retry = planned_retry(hub, definition, record, failure)
+            if retry is not None:
+                raise retry from exc
+            if failure is exc:
+                raise
+            raise failure from exc
+
+    run.__name__ = definition.fn.__name__
+    run.__doc__ = definition.description
+    task: Task = hub.celery.task(
+        run, name=definition.name, bind=True, base=TaskhubTask, shared=False
+    )
+    return task
+
+
+def planned_retry(
+    hub: TaskHub, definition: TaskDefinition, record: TaskRecord, exc: BaseException
+) -> PlannedRetry | None:
+    """A retry to raise instead of ``exc``, or ``None`` when this failure is final."""
+    delay = plan_retry(
+        record,
+        exc,
+        dont_retry=definition.dont_retry,
+        now=datetime.now(UTC),
+        cap_s=hub.settings.max_retry_delay_s,
+    )
+    return None if delay is None else PlannedRetry(error_info(exc), delay)
+
+
+def timed_out(record: TaskRecord, cause: BaseException | None = None) -> TimedOut:
+    """The error a record shows when its body was stopped by a time limit."""
+    limit = record.options.timeout_s
+    deadline = record.options.deadline
+    message = f"timed out after {limit:g} s"
+    if deadline is not None and record.started_at is not None:
+        left = (deadline - record.started_at).total_seconds()
+        if left < limit:
+            message = f"deadline exceeded: stopped after {left:.3g} s"
+    error = TimedOut(message)
+    error.__cause__ = cause
+    return error

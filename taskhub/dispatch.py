@@ -1,0 +1,94 @@
+"""Publishing records as Celery messages, and the sweep that puts lost ones back on the queue.
+
+The record is committed before its message goes out. A publish that fails leaves the record
+``pending`` with no ``dispatched_at``; :meth:`Dispatcher.sweep` publishes it again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from kombu.exceptions import KombuError, OperationalError
+
+from .celery_app import broker_priority
+from .clock import now
+from .errors import DispatchError
+from .records import TaskRecord
+
+if TYPE_CHECKING:
+    from .hub import TaskHub
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    republished: int
+    recovered: int
+    expired: int
+
+
+class Dispatcher:
+    def __init__(self, hub: TaskHub) -> None:
+        self.hub = hub
+
+    def publish(self, records: Sequence[TaskRecord], *, countdown_s: float | None = None) -> None:
+        """Send one message per record, then stamp them dispatched. Raises ``DispatchError``."""
+        if not records:
+            return
+        app, settings = self.hub.celery, self.hub.settings
+        try:
+            with app.producer_or_acquire() as producer:
+                for record in records:
+                    o = record.options
+                    app.send_task(
+                        record.task_name,
+                        kwargs=record.input,
+                        task_id=record.id,
+                        priority=broker_priority(settings, o.priority),
+                        queue=o.queue,
+                        expires=o.deadline,
+                        countdown=countdown_s,
+                        producer=producer,
+                        soft_time_limit=o.timeout_s,
+                        time_limit=o.timeout_s + settings.hard_timeout_grace_s,
+                        retries=max(record.attempt, 0),
+                    )
+        except (OperationalError, KombuError, OSError) as exc:
+            raise DispatchError(f"broker unreachable, the sweep will resend: {exc}") from exc
+        self.hub.store.mark_dispatched([r.id for r in records], now())
+
+    def publish_quietly(
+        self, records: Sequence[TaskRecord], *, countdown_s: float | None = None
+    ) -> bool:
+        """Publish, logging a broker failure instead of raising: the sweep will resend."""
+        try:
+            self.publish(records, countdown_s=countdown_s)
+        except DispatchError:
+            log.warning(
+                "publish of %d task(s) failed; the sweep will resend", len(records), exc_info=True
+            )
+            return False
+        return True
+
+    def sweep(self) -> SweepReport:
+        """Resend unpublished records, recover lost executions, expire missed deadlines."""
+        settings, store, at = self.hub.settings, self.hub.store, now()
+        undispatched = store.undispatched(at - timedelta(seconds=settings.dispatch_grace_s))
+        lost = store.lost(
+            heartbeat_before=at - timedelta(seconds=settings.heartbeat_timeout_s),
+            retry_due_before=at - timedelta(seconds=settings.heartbeat_timeout_s),
+        )
+        expired = store.overdue(at)
+        for record in expired:
+            self.hub.lifecycle.expire(record.id)
+        self.publish_quietly(undispatched)
+        self.publish_quietly(lost)
+        report = SweepReport(len(undispatched), len(lost), len(expired))
+        if any((report.republished, report.recovered, report.expired)):
+            log.info("sweep: %s", report)
+        return report

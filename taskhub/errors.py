@@ -1,0 +1,70 @@
+"""The one exception tree. HTTP and CLI map it once; driver errors are wrapped at the store.
+
+TaskhubError
+├── ValidationError          bad input (field at fault in ``.field``)
+│   ├── UnknownTaskError     no task registered under that name
+│   └── OutputTooLargeError  an output over the configured limit
+├── NotFoundError            no such record in this workspace
+├── TransitionError          the record's status does not allow the change
+├── StoreError               the database failed (wraps the driver's error)
+├── DispatchError            the broker failed (wraps kombu's error)
+└── TaskTimeoutError         ``wait`` gave up before the task finished
+"""
+
+from __future__ import annotations
+
+
+class TaskhubError(Exception):
+    """Root of every error taskhub raises on purpose."""
+
+
+class ValidationError(TaskhubError, ValueError):
+    """Input that taskhub refuses; ``field`` names the part at fault."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class UnknownTaskError(ValidationError):
+    def __init__(self, task_name: str) -> None:
+        super().__init__("task", f"no task is registered under the name {task_name!r}")
+        self.task_name = task_name
+
+
+class OutputTooLargeError(ValidationError):
+    def __init__(self, name: str, size: int, limit: int) -> None:
+        super().__init__("output", f"output {name!r} is {size} bytes; the limit is {limit} bytes")
+
+
+class NotFoundError(TaskhubError, LookupError):
+    def __init__(self, kind: str, ident: str) -> None:
+        super().__init__(f"no {kind} {ident!r}")
+        self.kind = kind
+        self.ident = ident
+
+
+class TransitionError(TaskhubError):
+    """A requested change the record's current status does not allow."""
+
+    def __init__(self, task_id: str, action: str, status: str) -> None:
+        super().__init__(f"cannot {action} task {task_id}: it is {status}")
+        self.task_id = task_id
+        self.action = action
+        self.status = status
+
+
+class StoreError(TaskhubError):
+    """The database failed; ``__cause__`` holds the driver's error."""
+
+
+class DispatchError(TaskhubError):
+    """The broker failed; the record stays and the sweep publishes it again."""
+
+
+class TaskTimeoutError(TaskhubError, TimeoutError):
+    def __init__(self, task_id: str, status: str, timeout_s: float) -> None:
+        super().__init__(f"task {task_id} is still {status} after {timeout_s:g} s")
+        self.task_id = task_id
+        self.status = status

@@ -1,0 +1,153 @@
+"""The composition root: one :class:`TaskHub` wires settings, database, Celery and services.
+
+It is also the local SDK: ``hub.submit(...)``, ``hub.get(...)``, ``hub.cancel(...)`` — the same
+method names the remote client uses.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable
+from datetime import datetime
+from functools import cached_property
+from typing import Any
+
+from celery import Celery
+from sqlalchemy.orm import Session
+
+from . import db, service, signals
+from .celery_app import bind_definition, create_celery
+from .clock import now
+from .dispatch import Dispatcher
+from .lifecycle import Lifecycle
+from .outputs import OutputCodec
+from .records import Notification, Output, TaskRecord
+from .registry import REGISTRY, TaskDefinition
+from .runtime import Heartbeat
+from .settings import Settings
+from .states import Status, TaskType
+from .steps_store import RunStore
+from .store import Store
+from .submissions import Seconds, Submission
+
+
+class TaskHub:
+    def __init__(self, settings: Settings | None = None, *, workspace: str | None = None) -> None:
+        self.settings = settings or Settings()
+        self.engine = db.make_engine(self.settings.resolved_database_url)
+        self.store = Store(self.engine)
+        self.runs = RunStore(self.store)
+        self.outputs = OutputCodec(self.settings.max_output_bytes)
+        self.celery: Celery = create_celery(self.settings)
+        self.lifecycle = Lifecycle(self)
+        self.dispatcher = Dispatcher(self)
+        self.heartbeat = Heartbeat(self)
+        self.workspace = workspace or self.settings.workspace
+        self.definitions: dict[str, TaskDefinition] = {}
+        self._bind_tasks()
+        signals.connect(self)
+
+    def _bind_tasks(self) -> None:
+        for module in self.settings.imports:
+            importlib.import_module(module)
+        for name, definition in REGISTRY.items():
+            bind_definition(self, definition)
+            self.definitions[name] = definition
+        from .system_tasks import bind_system_tasks
+
+        bind_system_tasks(self)
+
+    @cached_property
+    def workspace_id(self) -> str:
+        return self.store.ensure_workspace(self.workspace, now=now())
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest migration (``taskhub db upgrade``)."""
+        db.upgrade(self.settings.resolved_database_url)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- the SDK ---------------------------------------------------------------------------
+
+    def submit(
+        self,
+        task: str | TaskDefinition,
+        input: dict[str, Any] | None = None,
+        *,
+        name: str | None = None,
+        priority: int | None = None,
+        timeout: Seconds | None = None,
+        retries: int | None = None,
+        retry_delay: Seconds | None = None,
+        deadline: datetime | None = None,
+        idempotency_key: str | None = None,
+        type: TaskType = TaskType.MANUAL,
+        origin: str | None = None,
+        session: Session | None = None,
+    ) -> TaskRecord:
+        """Record a task and queue it. Within ``session``, it is queued after that commits."""
+        ask = Submission(
+            name, priority, timeout, retries, retry_delay, deadline, idempotency_key, type, origin
+        )
+        return service.submit(self, self.workspace_id, _name(task), input, ask, session=session)
+
+    def submit_many(
+        self,
+        task: str | TaskDefinition,
+        inputs: Iterable[dict[str, Any]],
+        *,
+        name: str | None = None,
+        priority: int | None = None,
+        timeout: Seconds | None = None,
+        retries: int | None = None,
+        retry_delay: Seconds | None = None,
+        deadline: datetime | None = None,
+    ) -> list[str]:
+        """Record and queue one task per input, in batches; returns their ids."""
+        ask = Submission(name, priority, timeout, retries, retry_delay, deadline)
+        return service.submit_many(self, self.workspace_id, _name(task), inputs, ask)
+
+    def get(self, task_id: str) -> TaskRecord:
+        return service.get(self, self.workspace_id, task_id)
+
+    def list(
+        self,
+        *,
+        status: Status | str | None = None,
+        task: str | None = None,
+        limit: int = 25,
+        skip: int = 0,
+    ) -> tuple[list[TaskRecord], int]:
+        wanted = Status(status) if status is not None else None
+        return service.list_tasks(
+            self, self.workspace_id, status=wanted, task_name=task, limit=limit, skip=skip
+        )
+
+    def output(self, task_id: str, name: str = "result") -> Output:
+        return service.output(self, self.workspace_id, task_id, name)
+
+    def wait(self, task_id: str, *, timeout_s: float = 60.0) -> TaskRecord:
+        return service.wait(self, self.workspace_id, task_id, timeout_s=timeout_s)
+
+    def cancel(self, task_id: str) -> TaskRecord:
+        return service.cancel(self, self.workspace_id, task_id)
+
+    def pause(self, task_id: str) -> TaskRecord:
+        return service.pause(self, self.workspace_id, task_id)
+
+    def resume(self, task_id: str) -> TaskRecord:
+        return service.resume(self, self.workspace_id, task_id)
+
+    def retry(self, task_id: str) -> TaskRecord:
+        return service.retry(self, self.workspace_id, task_id)
+
+    def notifications(self, limit: int = 50) -> list[Notification]:
+        return self.store.notifications(self.workspace_id, limit)
+
+    def sweep(self) -> None:
+        self.dispatcher.sweep()
+
+
+def _name(task: str | TaskDefinition) -> str:
+    return task.name if isinstance(task, TaskDefinition) else task

@@ -1,0 +1,168 @@
+"""Worker-side transitions: where Celery's view of a task and its record meet.
+
+Called from the Celery signal handlers (:mod:`taskhub.signals`) and from the runtime at
+checkpoints. Each function is one guarded transition; a stale message changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import traceback as tb
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import and_, or_
+
+from . import models as m
+from .clock import now
+from .errors import ValidationError
+from .notifications import describe, fire
+from .records import ErrorInfo, TaskRecord
+from .states import Outcome, Status
+
+if TYPE_CHECKING:
+    from .hub import TaskHub
+
+log = logging.getLogger(__name__)
+T = m.tasks
+
+DEADLINE_EXCEEDED = ErrorInfo("DeadlineExceeded", "deadline exceeded")
+
+
+def error_info(exc: BaseException, message: str | None = None) -> ErrorInfo:
+    trace = "".join(tb.format_exception(type(exc), exc, exc.__traceback__))
+    return ErrorInfo(type(exc).__name__, message or str(exc), trace)
+
+
+class Lifecycle:
+    def __init__(self, hub: TaskHub) -> None:
+        self.hub = hub
+        self.store = hub.store
+
+    # -- starting --------------------------------------------------------------------------
+
+    def claim(self, task_id: str, worker: str, pid: int) -> TaskRecord | None:
+        """Move the record to ``in_progress`` for this execution, or ``None`` if it must not run.
+
+        A record already ``in_progress`` is taken over only when its previous execution is
+        gone: its process died on this node, or its heartbeat went stale.
+        """
+        at = now()
+        values = {
+            "attempt": T.c.attempt + 1,
+            "worker": worker,
+            "worker_pid": pid,
+            "started_at": at,
+            "heartbeat_at": at,
+            "next_attempt_at": None,
+            "error_type": None,
+            "error_message": None,
+            "error_traceback": None,
+        }
+        in_time = or_(T.c.deadline.is_(None), T.c.deadline > at)
+        record = self.store.transition(task_id, "start", values, where=in_time)
+        if record is not None:
+            return record
+        current = self.store.get(task_id)
+        if current.status in (Status.PENDING, Status.RETRYING):
+            self.expire(task_id)  # not in time: the only reason "start" can refuse these
+            return None
+        if current.status is Status.IN_PROGRESS and self._is_lost(current, worker, at):
+            same = and_(T.c.attempt == current.attempt, T.c.worker_pid == current.worker_pid)
+            return self.store.transition(task_id, "take_over", values, where=same)
+        return None
+
+    def _is_lost(self, record: TaskRecord, worker: str, at: datetime) -> bool:
+        stale_after = timedelta(seconds=self.hub.settings.heartbeat_timeout_s)
+        if record.heartbeat_at is not None and at - record.heartbeat_at > stale_after:
+            return True
+        return record.worker == worker and not pid_alive(record.worker_pid)
+
+    # -- outcomes --------------------------------------------------------------------------
+
+    def complete(self, task_id: str, result: object) -> TaskRecord | None:
+        try:
+            output = None if result is None else self.hub.outputs.encode("result", result)
+        except ValidationError as exc:
+            return self.fail(task_id, error_info(exc))
+        values = {"finished_at": now(), "worker_pid": None, "percent": 100.0}
+        with self.store.begin() as c:
+            record = self.store.transition(
+                task_id, "complete", values, conn=c, notify=describe(Outcome.COMPLETED)
+            )
+            if record is not None and output is not None:
+                self.hub.runs.put_output(task_id, output, values["finished_at"], conn=c)
+        self._notify(record, Outcome.COMPLETED)
+        return record
+
+    def fail(self, task_id: str, error: ErrorInfo, action: str = "fail") -> TaskRecord | None:
+        at = now()
+        values = {
+            "finished_at": at,
+            "worker_pid": None,
+            "error_type": error.type,
+            "error_message": error.message,
+            "error_traceback": error.traceback,
+        }
+        with self.store.begin() as c:
+            record = self.store.transition(
+                task_id, action, values, conn=c, notify=describe(Outcome.FAILED)
+            )
+            if record is not None and record.attempt > 0:
+                self.store.record_attempt_error(c, record, error, at)
+        self._notify(record, Outcome.FAILED)
+        return record
+
+    def expire(self, task_id: str) -> TaskRecord | None:
+        return self.fail(task_id, DEADLINE_EXCEEDED, action="expire")
+
+    def schedule_retry(self, task_id: str, error: ErrorInfo, delay_s: float) -> TaskRecord | None:
+        at = now()
+        values = {
+            "next_attempt_at": at + timedelta(seconds=delay_s),
+            "worker_pid": None,
+            "error_type": error.type,
+            "error_message": error.message,
+            "error_traceback": error.traceback,
+        }
+        with self.store.begin() as c:
+            record = self.store.transition(task_id, "schedule_retry", values, conn=c)
+            if record is not None:
+                self.store.record_attempt_error(c, record, error, at)
+        if record is not None:
+            self.hub.dispatcher.publish_quietly([record], countdown_s=delay_s)
+        return record
+
+    def stop(self, task_id: str, outcome: Outcome) -> TaskRecord | None:
+        """Honour a cancel (``CANCELLED``) or pause (``None`` outcome means paused) request."""
+        if outcome is Outcome.CANCELLED:
+            values = {"finished_at": now(), "worker_pid": None}
+            record = self.store.transition(
+                task_id, "stop_cancelled", values, notify=describe(Outcome.CANCELLED)
+            )
+            self._notify(record, Outcome.CANCELLED)
+            return record
+        values = {"worker_pid": None, "pause_requested_at": None}
+        return self.store.transition(task_id, "stop_paused", values)
+
+    def _notify(self, record: TaskRecord | None, outcome: Outcome) -> None:
+        if record is not None:
+            fire(describe(outcome)(record), record)
+
+
+def pid_alive(pid: int | None) -> bool:
+    """Whether ``pid`` runs on this machine (a zombie counts as dead)."""
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True

@@ -1,0 +1,46 @@
+"""What a final outcome tells people: one stored notification per outcome, and callbacks."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from .records import NewNotification, Notification, TaskRecord
+from .states import Outcome
+
+log = logging.getLogger(__name__)
+
+Callback = Callable[[Notification | NewNotification, TaskRecord], None]
+CALLBACKS: list[Callback] = []
+
+
+def on_notification(callback: Callback) -> Callback:
+    """Register ``callback(notification, record)``; called in the worker after each outcome."""
+    CALLBACKS.append(callback)
+    return callback
+
+
+def describe(outcome: Outcome) -> Callable[[TaskRecord], NewNotification]:
+    """A builder for the notification of ``outcome``, given the record as it was just written."""
+
+    def build(record: TaskRecord) -> NewNotification:
+        if outcome is Outcome.COMPLETED:
+            text = f"{record.task_name} completed after {record.attempt} attempt(s)."
+            return NewNotification(outcome, f"Completed: {record.name}", text)
+        if outcome is Outcome.CANCELLED:
+            return NewNotification(outcome, f"Cancelled: {record.name}", "The task was cancelled.")
+        error = record.error
+        text = f"{error.type}: {error.message}" if error else "The task failed."
+        text += f" (attempt {record.attempt} of {record.options.max_retries + 1})"
+        return NewNotification(outcome, f"Failed: {record.name}", text)
+
+    return build
+
+
+def fire(notification: NewNotification, record: TaskRecord) -> None:
+    """Call every registered callback; one that raises is logged and does not stop the rest."""
+    for callback in CALLBACKS:
+        try:
+            callback(notification, record)
+        except Exception:
+            log.exception("notification callback %r failed", callback)

@@ -1,0 +1,194 @@
+"""Frozen domain records. The store returns these; rows never leak out of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from .states import Outcome, Status, StepStatus, TaskType
+
+JSONValue = Any
+
+
+@dataclass(frozen=True)
+class ErrorInfo:
+    type: str
+    message: str
+    traceback: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.type}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Progress:
+    current_step: int | None = None
+    total_steps: int | None = None
+    percent: float | None = None
+    message: str | None = None
+
+    @property
+    def label(self) -> str:
+        """``"Step 2 of 5"`` when the task declared its steps, else the message or ``""``."""
+        if self.total_steps and self.current_step:
+            return f"Step {self.current_step} of {self.total_steps}"
+        return self.message or ""
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    name: str
+    position: int
+    status: StepStatus
+    started_at: datetime | None
+    finished_at: datetime | None
+    detail: str | None
+    output: JSONValue = None
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    attempt: int
+    worker: str | None
+    started_at: datetime
+    finished_at: datetime | None
+    error: ErrorInfo | None
+
+
+@dataclass(frozen=True)
+class Output:
+    name: str
+    content_type: str
+    content: str
+    size_bytes: int
+
+
+@dataclass(frozen=True)
+class TaskOptions:
+    """How one submission runs: the task's defaults merged with what the caller asked."""
+
+    priority: int
+    queue: str
+    timeout_s: float
+    max_retries: int
+    retry_delay_s: float
+    retry_backoff: float
+    deadline: datetime | None = None
+
+
+@dataclass(frozen=True)
+class NewTask:
+    """A validated submission, ready to insert."""
+
+    id: str
+    workspace_id: str
+    task_name: str
+    name: str
+    type: TaskType
+    origin: str | None
+    input: dict[str, JSONValue]
+    options: TaskOptions
+    idempotency_key: str | None
+    created_at: datetime
+
+    def as_record(self) -> TaskRecord:
+        """The record exactly as the store inserts it, without reading it back."""
+        return TaskRecord(
+            id=self.id,
+            workspace_id=self.workspace_id,
+            task_name=self.task_name,
+            name=self.name,
+            type=self.type,
+            origin=self.origin,
+            status=Status.PENDING,
+            input=self.input,
+            options=self.options,
+            idempotency_key=self.idempotency_key,
+            attempt=0,
+            run=1,
+            worker=None,
+            worker_pid=None,
+            created_at=self.created_at,
+            dispatched_at=None,
+            started_at=None,
+            finished_at=None,
+            heartbeat_at=None,
+            next_attempt_at=None,
+            cancel_requested_at=None,
+            pause_requested_at=None,
+            error=None,
+            progress=Progress(),
+        )
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    id: str
+    workspace_id: str
+    task_name: str
+    name: str
+    type: TaskType
+    origin: str | None
+    status: Status
+    input: dict[str, JSONValue]
+    options: TaskOptions
+    idempotency_key: str | None
+    attempt: int
+    run: int
+    worker: str | None
+    worker_pid: int | None
+    created_at: datetime
+    dispatched_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    heartbeat_at: datetime | None
+    next_attempt_at: datetime | None
+    cancel_requested_at: datetime | None
+    pause_requested_at: datetime | None
+    error: ErrorInfo | None
+    progress: Progress
+    steps: tuple[StepRecord, ...] = field(default=(), compare=False)
+    attempts: tuple[AttemptRecord, ...] = field(default=(), compare=False)
+    output_names: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def priority(self) -> int:
+        return self.options.priority
+
+    @property
+    def deadline(self) -> datetime | None:
+        return self.options.deadline
+
+
+@dataclass(frozen=True)
+class NewNotification:
+    outcome: Outcome
+    title: str
+    description: str
+
+    @property
+    def kind(self) -> str:
+        return "success" if self.outcome is Outcome.COMPLETED else "error"
+
+
+@dataclass(frozen=True)
+class Notification:
+    id: int
+    workspace_id: str
+    task_id: str
+    outcome: Outcome
+    kind: str
+    title: str
+    description: str
+    created_at: datetime
+    read_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Control:
+    """What people asked of a running task, read at checkpoints."""
+
+    status: Status
+    cancel_requested: bool
+    pause_requested: bool

@@ -1,0 +1,64 @@
+"""Configuration: one pydantic-settings model, read from ``TASKHUB_*`` environment variables.
+
+Unset, taskhub runs on its embedded default: a SQLite file and kombu's filesystem transport
+under ``./.taskhub/``, so nothing needs a server. Set ``TASKHUB_DATABASE_URL`` to Postgres and
+``TASKHUB_BROKER_URL`` to Redis for production.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything configurable, named once, units in the names."""
+
+    model_config = SettingsConfigDict(env_prefix="TASKHUB_", extra="ignore")
+
+    home: Path = Field(Path(".taskhub"), description="Folder for the embedded default's files.")
+    database_url: str = Field("", description="SQLAlchemy URL; empty means SQLite under home.")
+    broker_url: str = Field("", description="Celery broker URL; empty means the filesystem broker.")
+    imports: list[str] = Field(
+        default_factory=lambda: ["workers"], description="Modules that define tasks."
+    )
+    workspace: str = Field("default", description="Workspace used by the local SDK and CLI.")
+    default_queue: str = "taskhub"
+    worker_concurrency: int = Field(2, ge=1)
+    heartbeat_interval_s: float = Field(5.0, gt=0)
+    heartbeat_timeout_s: float = Field(30.0, gt=0, description="A running task is lost after this.")
+    sweep_interval_s: float = Field(
+        10.0, gt=0, description="How often beat runs the recovery sweep."
+    )
+    dispatch_grace_s: float = Field(5.0, ge=0, description="Undispatched records older are resent.")
+    cancel_grace_s: float = Field(30.0, ge=0, description="Running task is terminated after this.")
+    hard_timeout_grace_s: float = Field(10.0, ge=0, description="Hard limit = timeout + this.")
+    default_timeout_s: float = Field(3600.0, gt=0)
+    max_retry_delay_s: float = Field(3600.0, gt=0)
+    max_output_bytes: int = Field(1_000_000, gt=0)
+    filesystem_polling_interval_s: float = Field(0.05, gt=0)
+
+    @field_validator("imports", mode="before")
+    @classmethod
+    def _split_imports(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home.resolve() / 'taskhub.db'}"
+
+    @property
+    def resolved_broker_url(self) -> str:
+        return self.broker_url or "filesystem://"
+
+    @property
+    def is_embedded_broker(self) -> bool:
+        return self.resolved_broker_url.startswith("filesystem://")
+
+    @property
+    def broker_folder(self) -> Path:
+        return self.home.resolve() / "broker"

@@ -1,0 +1,82 @@
+"""Celery signal handlers: the one place Celery's outcomes reach the records.
+
+``task_success``, ``task_failure`` and ``task_retry`` run in the process that ran the body (or,
+for a hard time limit, in the worker's main process); ``task_revoked`` in the main process.
+Handlers act only on tasks of their own hub's app.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from celery import signals
+from celery.exceptions import TimeLimitExceeded
+
+from .celery_app import PlannedRetry, timed_out
+from .lifecycle import error_info
+from .retries import plan_retry
+
+if TYPE_CHECKING:
+    from .hub import TaskHub
+
+log = logging.getLogger(__name__)
+
+
+def connect(hub: TaskHub) -> None:
+    """Connect this hub's handlers; each ignores tasks that belong to another app."""
+    uid = f"taskhub-{id(hub)}"
+
+    def ours(sender: Any) -> bool:
+        return getattr(sender, "app", None) is hub.celery and sender.name in hub.definitions
+
+    def on_success(sender: Any = None, result: Any = None, **_: Any) -> None:
+        if ours(sender):
+            hub.lifecycle.complete(sender.request.id, result)
+
+    def on_retry(sender: Any = None, request: Any = None, reason: Any = None, **_: Any) -> None:
+        if ours(sender) and isinstance(reason, PlannedRetry):
+            hub.lifecycle.schedule_retry(request.id, reason.error, reason.delay_s)
+
+    def on_failure(sender: Any = None, task_id: str = "", exception: Any = None, **_: Any) -> None:
+        if not ours(sender):
+            return
+        if isinstance(exception, TimeLimitExceeded):
+            hard_time_limit(hub, task_id, exception)
+        else:
+            hub.lifecycle.fail(task_id, error_info(exception))
+
+    def on_revoked(
+        sender: Any = None, request: Any = None, expired: bool = False, **_: Any
+    ) -> None:
+        if ours(sender) and expired:
+            hub.lifecycle.expire(request.id)
+
+    def on_process_init(**_: Any) -> None:
+        hub.engine.dispose(close=False)  # connections are not shared across a fork
+
+    signals.task_success.connect(on_success, weak=False, dispatch_uid=f"{uid}-success")
+    signals.task_retry.connect(on_retry, weak=False, dispatch_uid=f"{uid}-retry")
+    signals.task_failure.connect(on_failure, weak=False, dispatch_uid=f"{uid}-failure")
+    signals.task_revoked.connect(on_revoked, weak=False, dispatch_uid=f"{uid}-revoked")
+    signals.worker_process_init.connect(on_process_init, weak=False, dispatch_uid=f"{uid}-init")
+
+
+def hard_time_limit(hub: TaskHub, task_id: str, exc: BaseException) -> None:
+    """The body ignored its soft limit and was killed: fail it, or retry if allowed."""
+    record = hub.store.get(task_id)
+    failure = timed_out(record, exc)
+    failure.args = (f"{failure} (killed at the hard limit)",)
+    definition = hub.definitions[record.task_name]
+    delay = plan_retry(
+        record,
+        failure,
+        dont_retry=definition.dont_retry,
+        now=datetime.now(UTC),
+        cap_s=hub.settings.max_retry_delay_s,
+    )
+    if delay is None:
+        hub.lifecycle.fail(task_id, error_info(failure))
+    else:
+        hub.lifecycle.schedule_retry(task_id, error_info(failure), delay)

@@ -1,0 +1,419 @@
+"""The repository: every query taskhub makes lives here, and nothing else touches the database.
+
+Status changes go through :meth:`Store.transition`, one compare-and-set ``UPDATE`` guarded by
+the state machine in :mod:`taskhub.states`. Driver errors are wrapped in :class:`StoreError`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Row, and_, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from . import models as m
+from .errors import NotFoundError, StoreError, TransitionError
+from .records import (
+    AttemptRecord,
+    Control,
+    ErrorInfo,
+    NewNotification,
+    NewTask,
+    Notification,
+    Progress,
+    TaskOptions,
+    TaskRecord,
+)
+from .states import Outcome, Status, TaskType, transition
+
+T = m.tasks
+
+
+@dataclass(frozen=True)
+class TaskFilter:
+    workspace_id: str
+    status: Status | None = None
+    task_name: str | None = None
+
+
+class Store:
+    """All SQL. Methods take an optional ``conn`` to join the caller's transaction."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @contextmanager
+    def begin(self, conn: Connection | None = None) -> Iterator[Connection]:
+        """A transaction, or the caller's own when ``conn`` is given."""
+        if conn is not None:
+            yield conn
+            return
+        try:
+            with self.engine.begin() as own:
+                yield own
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database error: {exc.__class__.__name__}: {exc}") from exc
+
+    # -- workspaces ------------------------------------------------------------------------
+
+    def ensure_workspace(self, name: str, plan: str = "starter", *, now: datetime) -> str:
+        with self.begin() as conn:
+            found = conn.execute(select(m.workspaces.c.id).where(m.workspaces.c.name == name))
+            existing = found.scalar_one_or_none()
+            if existing is not None:
+                return str(existing)
+            ident = str(uuid.uuid4())
+            values = {"id": ident, "name": name, "plan": plan, "created_at": now}
+            conn.execute(insert(m.workspaces).values(values))
+            return ident
+
+    # -- submitting ------------------------------------------------------------------------
+
+    def insert_tasks(self, new: Sequence[NewTask], conn: Connection | None = None) -> None:
+        if not new:
+            return
+        with self.begin(conn) as c:
+            c.execute(insert(T), [_new_row(task) for task in new])
+
+    def insert_idempotent(self, new: NewTask, conn: Connection | None = None) -> TaskRecord:
+        """Insert ``new``, or return the task already holding its idempotency key."""
+        with self.begin(conn) as c:
+            existing = self._by_key(c, new.workspace_id, new.idempotency_key)
+            if existing is not None:
+                return existing
+            try:
+                with c.begin_nested():
+                    c.execute(insert(T).values(_new_row(new)))
+            except IntegrityError:
+                found = self._by_key(c, new.workspace_id, new.idempotency_key)
+                if found is None:
+                    raise
+                return found
+            return self._get(c, new.id, new.workspace_id)
+
+    def _by_key(self, c: Connection, workspace_id: str, key: str | None) -> TaskRecord | None:
+        if key is None:
+            return None
+        where = and_(T.c.workspace_id == workspace_id, T.c.idempotency_key == key)
+        row = c.execute(select(T).where(where)).one_or_none()
+        return _record(row) if row else None
+
+    def mark_dispatched(self, ids: Sequence[str], now: datetime) -> None:
+        with self.begin() as c:
+            c.execute(update(T).where(T.c.id.in_(ids)).values(dispatched_at=now))
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def get(
+        self, task_id: str, workspace_id: str | None = None, *, detail: bool = False
+    ) -> TaskRecord:
+        with self.begin() as c:
+            record = self._get(c, task_id, workspace_id)
+            return self._with_detail(c, record) if detail else record
+
+    def _get(self, c: Connection, task_id: str, workspace_id: str | None) -> TaskRecord:
+        query = select(T).where(T.c.id == task_id)
+        if workspace_id is not None:
+            query = query.where(T.c.workspace_id == workspace_id)
+        row = c.execute(query).one_or_none()
+        if row is None:
+            raise NotFoundError("task", task_id)
+        return _record(row)
+
+    def _with_detail(self, c: Connection, record: TaskRecord) -> TaskRecord:
+        from dataclasses import replace
+
+        from .steps_store import read_steps
+
+        attempts = c.execute(
+            select(m.task_attempts)
+            .where(m.task_attempts.c.task_id == record.id)
+            .order_by(m.task_attempts.c.attempt)
+        )
+        outputs = c.execute(
+            select(m.task_outputs.c.name)
+            .where(m.task_outputs.c.task_id == record.id)
+            .order_by(m.task_outputs.c.name)
+        )
+        return replace(
+            record,
+            steps=tuple(read_steps(c, record.id)),
+            attempts=tuple(_attempt(row) for row in attempts),
+            output_names=tuple(outputs.scalars()),
+        )
+
+    def list_tasks(
+        self, where: TaskFilter, *, limit: int, skip: int
+    ) -> tuple[list[TaskRecord], int]:
+        clauses = [T.c.workspace_id == where.workspace_id]
+        if where.status is not None:
+            clauses.append(T.c.status == where.status.value)
+        if where.task_name is not None:
+            clauses.append(T.c.task_name == where.task_name)
+        with self.begin() as c:
+            total = c.execute(select(func.count()).select_from(T).where(*clauses)).scalar_one()
+            rows = c.execute(
+                select(T)
+                .where(*clauses)
+                .order_by(T.c.created_at.desc(), T.c.id.desc())
+                .limit(limit)
+                .offset(skip)
+            )
+            return [_record(row) for row in rows], int(total)
+
+    def control(self, task_id: str) -> Control:
+        with self.begin() as c:
+            row = c.execute(
+                select(T.c.status, T.c.cancel_requested_at, T.c.pause_requested_at).where(
+                    T.c.id == task_id
+                )
+            ).one_or_none()
+        if row is None:
+            raise NotFoundError("task", task_id)
+        return Control(
+            Status(row.status),
+            row.cancel_requested_at is not None,
+            row.pause_requested_at is not None,
+        )
+
+    # -- the state machine -----------------------------------------------------------------
+
+    def transition(
+        self,
+        task_id: str,
+        action: str,
+        values: Mapping[str, Any],
+        *,
+        where: Any = None,
+        workspace_id: str | None = None,
+        conn: Connection | None = None,
+        notify: Callable[[TaskRecord], NewNotification] | None = None,
+    ) -> TaskRecord | None:
+        """Compare-and-set: apply ``action`` if the record's status allows it, else ``None``.
+
+        ``notify`` builds the notification for a final outcome, written in the same transaction
+        so that it exists exactly once whatever the number of deliveries.
+        """
+        rule = transition(action)
+        clauses = [T.c.id == task_id, T.c.status.in_([s.value for s in rule.sources])]
+        if workspace_id is not None:
+            clauses.append(T.c.workspace_id == workspace_id)
+        if where is not None:
+            clauses.append(where)
+        statement = (
+            update(T).where(*clauses).values(status=rule.target.value, **values).returning(*T.c)
+        )
+        with self.begin(conn) as c:
+            row = c.execute(statement).one_or_none()
+            if row is None:
+                return None
+            record = _record(row)
+            if notify is not None:
+                self._insert_notification(c, record, notify(record))
+            return record
+
+    def transition_or_raise(
+        self, task_id: str, workspace_id: str, action: str, values: Mapping[str, Any], **kw: Any
+    ) -> TaskRecord:
+        record = self.transition(task_id, action, values, workspace_id=workspace_id, **kw)
+        if record is None:
+            current = self.get(task_id, workspace_id)
+            raise TransitionError(task_id, action, current.status.value)
+        return record
+
+    def rerun(self, task_id: str, workspace_id: str) -> TaskRecord:
+        """A person's retry of a failed or cancelled task: a new run, queued again."""
+        values = {
+            "run": T.c.run + 1,
+            "dispatched_at": None,
+            "finished_at": None,
+            "cancel_requested_at": None,
+            "pause_requested_at": None,
+            "error_type": None,
+            "error_message": None,
+            "error_traceback": None,
+            "next_attempt_at": None,
+        }
+        return self.transition_or_raise(task_id, workspace_id, "retry", values)
+
+    def request_running(
+        self, task_id: str, workspace_id: str, values: Mapping[str, Any]
+    ) -> TaskRecord | None:
+        """Ask a running task to stop (or not) at its next checkpoint; ``None`` if not running."""
+        statement = (
+            update(T)
+            .where(
+                T.c.id == task_id,
+                T.c.workspace_id == workspace_id,
+                T.c.status == Status.IN_PROGRESS.value,
+            )
+            .values(**values)
+            .returning(*T.c)
+        )
+        with self.begin() as c:
+            row = c.execute(statement).one_or_none()
+        return _record(row) if row else None
+
+    def record_attempt_error(
+        self, conn: Connection, record: TaskRecord, error: ErrorInfo, now: datetime
+    ) -> None:
+        conn.execute(
+            insert(m.task_attempts).values(
+                task_id=record.id,
+                attempt=record.attempt,
+                worker=record.worker,
+                started_at=record.started_at or now,
+                finished_at=now,
+                error_type=error.type,
+                error_message=error.message,
+                error_traceback=error.traceback,
+            )
+        )
+
+    def _insert_notification(self, c: Connection, record: TaskRecord, new: NewNotification) -> None:
+        c.execute(
+            insert(m.notifications).values(
+                workspace_id=record.workspace_id,
+                task_id=record.id,
+                run=record.run,
+                outcome=new.outcome.value,
+                kind=new.kind,
+                title=new.title,
+                description=new.description,
+                created_at=record.finished_at,
+            )
+        )
+
+    # -- recovery --------------------------------------------------------------------------
+
+    def undispatched(self, created_before: datetime, limit: int = 1000) -> list[TaskRecord]:
+        query = (
+            select(T)
+            .where(T.c.status == Status.PENDING.value, T.c.dispatched_at.is_(None))
+            .where(T.c.created_at < created_before)
+            .order_by(T.c.created_at)
+            .limit(limit)
+        )
+        with self.begin() as c:
+            return [_record(row) for row in c.execute(query)]
+
+    def lost(self, heartbeat_before: datetime, retry_due_before: datetime) -> list[TaskRecord]:
+        """Running tasks whose heartbeat went stale, and retries whose message never came."""
+        stale = and_(T.c.status == Status.IN_PROGRESS.value, T.c.heartbeat_at < heartbeat_before)
+        overdue = and_(T.c.status == Status.RETRYING.value, T.c.next_attempt_at < retry_due_before)
+        with self.begin() as c:
+            return [_record(row) for row in c.execute(select(T).where(or_(stale, overdue)))]
+
+    def overdue(self, at: datetime) -> list[TaskRecord]:
+        """Waiting records whose deadline passed before any worker started them."""
+        waiting = T.c.status.in_([Status.PENDING.value, Status.RETRYING.value])
+        with self.begin() as c:
+            query = select(T).where(waiting, T.c.deadline.is_not(None), T.c.deadline < at)
+            return [_record(row) for row in c.execute(query)]
+
+    def notifications(self, workspace_id: str, limit: int = 50) -> list[Notification]:
+        n = m.notifications
+        query = (
+            select(n)
+            .where(n.c.workspace_id == workspace_id)
+            .order_by(n.c.created_at.desc(), n.c.id.desc())
+            .limit(limit)
+        )
+        with self.begin() as c:
+            return [_notification(row) for row in c.execute(query)]
+
+
+def _new_row(task: NewTask) -> dict[str, Any]:
+    o = task.options
+    return {
+        "id": task.id,
+        "workspace_id": task.workspace_id,
+        "task_name": task.task_name,
+        "name": task.name,
+        "type": task.type.value,
+        "origin": task.origin,
+        "status": Status.PENDING.value,
+        "priority": o.priority,
+        "queue": o.queue,
+        "input": task.input,
+        "timeout_s": o.timeout_s,
+        "max_retries": o.max_retries,
+        "retry_delay_s": o.retry_delay_s,
+        "retry_backoff": o.retry_backoff,
+        "deadline": o.deadline,
+        "idempotency_key": task.idempotency_key,
+        "attempt": 0,
+        "run": 1,
+        "created_at": task.created_at,
+    }
+
+
+def _record(row: Row[Any]) -> TaskRecord:
+    r = row._mapping
+    options = TaskOptions(
+        priority=r["priority"],
+        queue=r["queue"],
+        timeout_s=r["timeout_s"],
+        max_retries=r["max_retries"],
+        retry_delay_s=r["retry_delay_s"],
+        retry_backoff=r["retry_backoff"],
+        deadline=r["deadline"],
+    )
+    progress = Progress(r["current_step"], r["total_steps"], r["percent"], r["message"])
+    return TaskRecord(
+        id=r["id"],
+        workspace_id=r["workspace_id"],
+        task_name=r["task_name"],
+        name=r["name"],
+        type=TaskType(r["type"]),
+        origin=r["origin"],
+        status=Status(r["status"]),
+        input=r["input"],
+        options=options,
+        idempotency_key=r["idempotency_key"],
+        attempt=r["attempt"],
+        run=r["run"],
+        worker=r["worker"],
+        worker_pid=r["worker_pid"],
+        created_at=r["created_at"],
+        dispatched_at=r["dispatched_at"],
+        started_at=r["started_at"],
+        finished_at=r["finished_at"],
+        heartbeat_at=r["heartbeat_at"],
+        next_attempt_at=r["next_attempt_at"],
+        cancel_requested_at=r["cancel_requested_at"],
+        pause_requested_at=r["pause_requested_at"],
+        error=_error(r),
+        progress=progress,
+    )
+
+
+def _error(r: Mapping[str, Any]) -> ErrorInfo | None:
+    if not r["error_type"]:
+        return None
+    return ErrorInfo(r["error_type"], r["error_message"] or "", r["error_traceback"])
+
+
+def _attempt(row: Row[Any]) -> AttemptRecord:
+    r = row._mapping
+    return AttemptRecord(r["attempt"], r["worker"], r["started_at"], r["finished_at"], _error(r))
+
+
+def _notification(row: Row[Any]) -> Notification:
+    r = row._mapping
+    return Notification(
+        id=r["id"],
+        workspace_id=r["workspace_id"],
+        task_id=r["task_id"],
+        outcome=Outcome(r["outcome"]),
+        kind=r["kind"],
+        title=r["title"],
+        description=r["description"],
+        created_at=r["created_at"],
+        read_at=r["read_at"],
+    )
