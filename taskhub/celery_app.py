@@ -91,15 +91,25 @@ def broker_priority(settings: Settings, priority: int) -> int:
 
 
 class DeadlineRequest(Request):  # type: ignore[misc]
-    """Caps a task's time limits at what is left before its deadline, when it starts."""
+    """Caps a task's time limits at what is left before its deadline, read when it starts.
 
-    def execute_using_pool(self, pool: Any, **kwargs: Any) -> Any:
-        if self.expires is not None:
-            left = (self.expires - datetime.now(UTC)).total_seconds()
-            hard, soft = self.time_limits
-            if soft is not None and left < soft:
-                self.time_limits = (max(left, 0.1) + (hard - soft), max(left, 0.1))
-        return super().execute_using_pool(pool, **kwargs)
+    Celery's worker reads ``time_limits`` as it hands the request to the pool, so the cap is a
+    property: ``min(timeout, deadline - now)`` at that moment, the hard limit keeping its grace.
+    """
+
+    _limits: tuple[float | None, float | None] = (None, None)
+
+    @property
+    def time_limits(self) -> tuple[float | None, float | None]:
+        hard, soft = self._limits
+        if self.expires is None or soft is None or hard is None:
+            return hard, soft
+        left = max((self.expires - datetime.now(UTC)).total_seconds(), 0.1)
+        return (left + hard - soft, left) if left < soft else (hard, soft)
+
+    @time_limits.setter
+    def time_limits(self, value: tuple[float | None, float | None]) -> None:
+        self._limits = value
 
 
 class TaskhubTask(Task):  # type: ignore[misc]

@@ -8,9 +8,10 @@ under ``./.taskhub/``, so nothing needs a server. Set ``TASKHUB_DATABASE_URL`` t
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -21,7 +22,7 @@ class Settings(BaseSettings):
     home: Path = Field(Path(".taskhub"), description="Folder for the embedded default's files.")
     database_url: str = Field("", description="SQLAlchemy URL; empty means SQLite under home.")
     broker_url: str = Field("", description="Celery broker URL; empty means the filesystem broker.")
-    imports: list[str] = Field(
+    imports: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["workers"], description="Modules that define tasks."
     )
     workspace: str = Field("default", description="Workspace used by the local SDK and CLI.")

@@ -1,0 +1,202 @@
+"""Rich renderables for the CLI. Text that comes from users or tasks is never read as markup."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.progress import BarColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn
+from rich.table import Table
+from rich.text import Text
+
+from .records import AttemptRecord, Progress as TaskProgress, StepRecord, TaskRecord
+from .states import Status
+
+STATUS_STYLES: dict[str, str] = {
+    Status.PENDING: "yellow",
+    Status.IN_PROGRESS: "blue",
+    Status.RETRYING: "magenta",
+    Status.COMPLETED: "green",
+    Status.FAILED: "bold red",
+    Status.CANCELLED: "bright_black",
+    Status.PAUSED: "cyan",
+    "queued": "yellow",
+    "running": "blue",
+}
+SHORT_ID = 8
+
+
+def status_text(status: str) -> Text:
+    return Text(str(status), style=STATUS_STYLES.get(status, ""))
+
+
+def when(at: datetime | None) -> str:
+    return at.astimezone().strftime("%Y-%m-%d %H:%M:%S") if at is not None else ""
+
+
+def progress_text(progress: TaskProgress) -> str:
+    """``"Step 2 of 5 · 40%"``, ``"rendering · 70%"``, ``"40%"`` or ``""``."""
+    parts = [progress.label] if progress.label else []
+    if progress.percent is not None:
+        parts.append(f"{progress.percent:.0f}%")
+    return " · ".join(parts)
+
+
+def percent_done(record: TaskRecord) -> float:
+    """How far along, 0-100: the reported percent, else the share of finished steps."""
+    if record.status is Status.COMPLETED:
+        return 100.0
+    progress = record.progress
+    if progress.percent is not None:
+        return max(0.0, min(100.0, progress.percent))
+    if progress.total_steps and progress.current_step:
+        return 100.0 * (progress.current_step - 1) / progress.total_steps
+    return 0.0
+
+
+def task_line(record: TaskRecord) -> Text:
+    """One line for a submitted or changed task: id, name, status."""
+    return Text.assemble((record.id, "bold"), "  ", record.name, "  ", status_text(record.status))
+
+
+def tasks_table(records: Sequence[TaskRecord], total: int, skip: int) -> Table:
+    table = Table(caption=_page_caption(len(records), total, skip), caption_justify="left")
+    table.add_column("ID", no_wrap=True, min_width=SHORT_ID)
+    table.add_column("Name", overflow="fold")
+    table.add_column("Task", overflow="fold")
+    table.add_column("Status", no_wrap=True)
+    table.add_column("Progress")
+    table.add_column("Attempt", justify="right")
+    table.add_column("Created", no_wrap=True)
+    for r in records:
+        table.add_row(
+            r.id[:SHORT_ID],
+            Text(r.name),
+            Text(r.task_name),
+            status_text(r.status),
+            Text(progress_text(r.progress)),
+            str(r.attempt),
+            when(r.created_at),
+        )
+    return table
+
+
+def _page_caption(shown: int, total: int, skip: int) -> str:
+    first = f", from #{skip + 1}" if skip and shown else ""
+    return f"{shown} of {total}{first}"
+
+
+def record_view(record: TaskRecord) -> Group:
+    """Everything ``taskhub show`` prints about one task."""
+    parts: list[RenderableType] = [_fields(record)]
+    if record.steps:
+        parts.append(_steps_table(record.steps))
+    if record.attempts:
+        parts.append(_attempts_table(record.attempts))
+    if record.error is not None:
+        body = Text(str(record.error), style="bold red")
+        if record.error.traceback:
+            body.append("\n\n" + record.error.traceback.rstrip(), style="red")
+        parts.append(Panel(body, title="Error", title_align="left", border_style="red"))
+    return Group(*parts)
+
+
+def _fields(r: TaskRecord) -> Table:
+    o = r.options
+    rows: dict[str, str | Text | None] = {
+        "ID": r.id,
+        "Name": r.name,
+        "Task": r.task_name,
+        "Status": status_text(r.status),
+        "Type": f"{r.type}" + (f" ({r.origin})" if r.origin else ""),
+        "Attempt": f"{r.attempt} of {o.max_retries + 1} (run {r.run})",
+        "Worker": f"{r.worker} (pid {r.worker_pid})" if r.worker else None,
+        "Progress": progress_text(r.progress) or None,
+        "Options": f"priority {o.priority}, queue {o.queue}, timeout {o.timeout_s:g} s, "
+        f"retry delay {o.retry_delay_s:g} s x{o.retry_backoff:g}",
+        "Deadline": when(o.deadline) or None,
+        "Idempotency key": r.idempotency_key,
+        "Input": json.dumps(r.input, ensure_ascii=False),
+        "Outputs": ", ".join(r.output_names) or None,
+    }
+    rows.update(_timestamps(r))
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(overflow="fold")
+    for key, value in rows.items():
+        if value:
+            grid.add_row(key, value if isinstance(value, Text) else Text(value))
+    return grid
+
+
+def _timestamps(r: TaskRecord) -> dict[str, str | Text | None]:
+    return {
+        "Created": when(r.created_at),
+        "Dispatched": when(r.dispatched_at),
+        "Started": when(r.started_at),
+        "Heartbeat": when(r.heartbeat_at),
+        "Next attempt": when(r.next_attempt_at),
+        "Finished": when(r.finished_at),
+        "Cancel requested": when(r.cancel_requested_at),
+        "Pause requested": when(r.pause_requested_at),
+    }
+
+
+def _steps_table(steps: Sequence[StepRecord]) -> Table:
+    table = Table(title="Steps", title_justify="left")
+    for column in ("#", "Step", "Status", "Started", "Finished", "Detail"):
+        table.add_column(column)
+    for s in steps:
+        row = (str(s.position), Text(s.name), status_text(s.status), when(s.started_at))
+        table.add_row(*row, when(s.finished_at), Text(s.detail or ""))
+    return table
+
+
+def _attempts_table(attempts: Sequence[AttemptRecord]) -> Table:
+    table = Table(title="Attempts", title_justify="left")
+    for column in ("#", "Worker", "Started", "Finished", "Error"):
+        table.add_column(column)
+    for a in attempts:
+        error = Text(str(a.error), style="red") if a.error else Text("")
+        table.add_row(str(a.attempt), a.worker or "", when(a.started_at), when(a.finished_at), error)
+    return table
+
+
+def wait_progress() -> Progress:
+    """The bar ``taskhub wait`` shows; ``update`` it with :func:`bar_fields`."""
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.fields[status]}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.description}"),
+    )
+
+
+def bar_fields(record: TaskRecord) -> dict[str, object]:
+    label = record.progress.label or record.progress.message or ""
+    return {
+        "completed": percent_done(record),
+        "description": Text(label).markup,
+        "status": status_text(record.status).markup,
+    }
+
+
+def dev_panel(facts: Mapping[str, str]) -> Panel:
+    """What ``taskhub dev`` started, and how to use it."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(overflow="fold")
+    for key, value in facts.items():
+        grid.add_row(key, Text(value))
+    hint = Text.assemble(
+        "\nSubmit a task:  ",
+        ("taskhub submit reports.daily_sales --input '{\"region\": \"US\"}'", "bold cyan"),
+        "\nWatch it:       ",
+        ("taskhub list", "bold cyan"),
+        "\nStop:           Ctrl-C",
+    )
+    return Panel(Group(grid, hint), title="taskhub dev started", title_align="left")

@@ -1,0 +1,116 @@
+"""Fixtures: one stack per run (Postgres + Redis when their URLs are set, else the embedded
+default), a fresh schema, one shared worker, and a fresh workspace per test."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from taskhub import Settings, TaskHub
+
+from .support import Worker
+
+DATABASE_URL = os.environ.get("TASKHUB_TEST_DATABASE_URL", "")
+BROKER_URL = os.environ.get("TASKHUB_TEST_BROKER_URL", "")
+TEST_QUEUE = "taskhub-tests"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    needs = {
+        "postgres": (DATABASE_URL.startswith("postgresql"), "TASKHUB_TEST_DATABASE_URL is unset"),
+        "redis": (BROKER_URL.startswith("redis"), "TASKHUB_TEST_BROKER_URL is unset"),
+    }
+    for item in items:
+        for marker, (available, reason) in needs.items():
+            if item.get_closest_marker(marker) and not available:
+                item.add_marker(pytest.mark.skip(reason=f"needs {marker}: {reason}"))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    skipped = terminalreporter.stats.get("skipped", [])
+    if os.environ.get("CI") and skipped:
+        terminalreporter.write_line(f"CI: {len(skipped)} test(s) skipped; CI allows none",
+                                    red=True)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if os.environ.get("CI") and skipped and exitstatus == 0:
+        session.exitstatus = 1
+
+
+def make_settings(home: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "home": home,
+        "database_url": DATABASE_URL or f"sqlite:///{home / 'taskhub.db'}",
+        "broker_url": BROKER_URL,
+        "imports": ["workers", "tests.tasks"],
+        "default_queue": TEST_QUEUE,
+        "heartbeat_interval_s": 0.5,
+        "heartbeat_timeout_s": 5.0,
+        "cancel_grace_s": 2.0,
+        "hard_timeout_grace_s": 1.0,
+        "dispatch_grace_s": 0.5,
+        "max_retry_delay_s": 5.0,
+        "max_output_bytes": 10_000,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def stack_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("stack")
+
+
+@pytest.fixture(scope="session")
+def settings(stack_home: Path) -> Settings:
+    settings = make_settings(stack_home)
+    _fresh_schema(settings)
+    if BROKER_URL.startswith("redis"):
+        import redis
+
+        redis.Redis.from_url(BROKER_URL).flushdb()
+    return settings
+
+
+def _fresh_schema(settings: Settings) -> None:
+    url = settings.resolved_database_url
+    if url.startswith("postgresql"):
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    hub = TaskHub(settings)
+    hub.migrate()
+    hub.close()
+
+
+@pytest.fixture(scope="session")
+def worker(settings: Settings) -> Iterator[Worker]:
+    process = Worker(settings, concurrency=2, name="shared")
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def hub(settings: Settings) -> Iterator[TaskHub]:
+    """A hub in a workspace of its own: tests never see each other's tasks."""
+    hub = TaskHub(settings, workspace=f"test-{uuid.uuid4().hex[:12]}")
+    yield hub
+    hub.close()
+
+
+@pytest.fixture
+def scratch(stack_home: Path) -> Path:
+    """A folder for files that test tasks write (shared with worker processes)."""
+    path = stack_home / f"scratch-{uuid.uuid4().hex[:8]}"
+    path.mkdir()
+    return path
