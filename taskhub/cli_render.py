@@ -6,13 +6,21 @@ import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from rich.console import Group, RenderableType
+from rich.console import Console, Group, RenderableType
 from rich.panel import Panel
-from rich.progress import BarColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TaskProgressColumn,
+    TextColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
-from .records import AttemptRecord, Progress as TaskProgress, StepRecord, TaskRecord
+from .records import AttemptRecord, StepRecord, TaskRecord
+from .records import Progress as TaskProgress
 from .states import Status
 
 STATUS_STYLES: dict[str, str] = {
@@ -33,8 +41,9 @@ def status_text(status: str) -> Text:
     return Text(str(status), style=STATUS_STYLES.get(status, ""))
 
 
-def when(at: datetime | None) -> str:
-    return at.astimezone().strftime("%Y-%m-%d %H:%M:%S") if at is not None else ""
+def when(at: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+    """``at`` in local time, or ``""``."""
+    return at.astimezone().strftime(fmt) if at is not None else ""
 
 
 def progress_text(progress: TaskProgress) -> str:
@@ -57,31 +66,61 @@ def percent_done(record: TaskRecord) -> float:
     return 0.0
 
 
-def task_line(record: TaskRecord) -> Text:
-    """One line for a submitted or changed task: id, name, status."""
-    return Text.assemble((record.id, "bold"), "  ", record.name, "  ", status_text(record.status))
+def out() -> Console:
+    return Console(highlight=False)
+
+
+def err() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+def print_json(value: object) -> None:
+    print(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def task_line(record: TaskRecord, *, requests: bool = False) -> Text:
+    """One line for a submitted or changed task: id, name, status (and pending requests)."""
+    line = Text.assemble((record.id, "bold"), "  ", record.name, "  ", status_text(record.status))
+    if requests and record.status is Status.IN_PROGRESS:
+        if record.cancel_requested_at is not None:
+            line.append("  (cancel requested: stops at its next checkpoint)")
+        elif record.pause_requested_at is not None:
+            line.append("  (pause requested: pauses at its next step)")
+    return line
+
+
+def finished(record: TaskRecord) -> Group:
+    """What ``taskhub wait`` prints at the end: the task's line, and its error if any."""
+    parts = [task_line(record)]
+    if record.error is not None:
+        parts.append(Text(str(record.error), style="red"))
+    return Group(*parts)
 
 
 def tasks_table(records: Sequence[TaskRecord], total: int, skip: int) -> Table:
     table = Table(caption=_page_caption(len(records), total, skip), caption_justify="left")
     table.add_column("ID", no_wrap=True, min_width=SHORT_ID)
-    table.add_column("Name", overflow="fold")
-    table.add_column("Task", overflow="fold")
+    table.add_column("Name", min_width=8)  # these three shrink (with an ellipsis) to fit
+    table.add_column("Task", min_width=8)
     table.add_column("Status", no_wrap=True)
-    table.add_column("Progress")
-    table.add_column("Attempt", justify="right")
+    table.add_column("Progress", min_width=8)
+    table.add_column("Try", justify="right", no_wrap=True)
     table.add_column("Created", no_wrap=True)
     for r in records:
         table.add_row(
             r.id[:SHORT_ID],
-            Text(r.name),
-            Text(r.task_name),
+            _cell(r.name),
+            _cell(r.task_name),
             status_text(r.status),
-            Text(progress_text(r.progress)),
+            _cell(progress_text(r.progress)),
             str(r.attempt),
-            when(r.created_at),
+            when(r.created_at, "%m-%d %H:%M:%S"),
         )
     return table
+
+
+def _cell(text: str) -> Text:
+    return Text(text, no_wrap=True, overflow="ellipsis")
 
 
 def _page_caption(shown: int, total: int, skip: int) -> str:
@@ -113,7 +152,7 @@ def _fields(r: TaskRecord) -> Table:
         "Status": status_text(r.status),
         "Type": f"{r.type}" + (f" ({r.origin})" if r.origin else ""),
         "Attempt": f"{r.attempt} of {o.max_retries + 1} (run {r.run})",
-        "Worker": f"{r.worker} (pid {r.worker_pid})" if r.worker else None,
+        "Worker": _worker(r),
         "Progress": progress_text(r.progress) or None,
         "Options": f"priority {o.priority}, queue {o.queue}, timeout {o.timeout_s:g} s, "
         f"retry delay {o.retry_delay_s:g} s x{o.retry_backoff:g}",
@@ -130,6 +169,12 @@ def _fields(r: TaskRecord) -> Table:
         if value:
             grid.add_row(key, value if isinstance(value, Text) else Text(value))
     return grid
+
+
+def _worker(r: TaskRecord) -> str | None:
+    if r.worker is None:
+        return None
+    return r.worker if r.worker_pid is None else f"{r.worker} (pid {r.worker_pid})"
 
 
 def _timestamps(r: TaskRecord) -> dict[str, str | Text | None]:
@@ -161,12 +206,14 @@ def _attempts_table(attempts: Sequence[AttemptRecord]) -> Table:
         table.add_column(column)
     for a in attempts:
         error = Text(str(a.error), style="red") if a.error else Text("")
-        table.add_row(str(a.attempt), a.worker or "", when(a.started_at), when(a.finished_at), error)
+        table.add_row(
+            str(a.attempt), a.worker or "", when(a.started_at), when(a.finished_at), error
+        )
     return table
 
 
 def wait_progress() -> Progress:
-    """The bar ``taskhub wait`` shows; ``update`` it with :func:`bar_fields`."""
+    """The bar ``taskhub wait`` shows; :func:`show_on_bar` moves it."""
     return Progress(
         SpinnerColumn(),
         TextColumn("{task.fields[status]}"),
@@ -176,13 +223,10 @@ def wait_progress() -> Progress:
     )
 
 
-def bar_fields(record: TaskRecord) -> dict[str, object]:
+def show_on_bar(bar: Progress, job: TaskID, record: TaskRecord) -> None:
     label = record.progress.label or record.progress.message or ""
-    return {
-        "completed": percent_done(record),
-        "description": Text(label).markup,
-        "status": status_text(record.status).markup,
-    }
+    status = status_text(record.status).markup
+    bar.update(job, completed=percent_done(record), description=Text(label).markup, status=status)
 
 
 def dev_panel(facts: Mapping[str, str]) -> Panel:
@@ -193,10 +237,12 @@ def dev_panel(facts: Mapping[str, str]) -> Panel:
     for key, value in facts.items():
         grid.add_row(key, Text(value))
     hint = Text.assemble(
-        "\nSubmit a task:  ",
-        ("taskhub submit reports.daily_sales --input '{\"region\": \"US\"}'", "bold cyan"),
-        "\nWatch it:       ",
+        "\nIn another terminal, submit a task and follow it:\n  ",
+        ('taskhub submit reports.daily_sales --input \'{"region": "US"}\'', "bold cyan"),
+        "\n  ",
         ("taskhub list", "bold cyan"),
-        "\nStop:           Ctrl-C",
+        "  /  ",
+        ("taskhub wait ID", "bold cyan"),
+        "\nStop with Ctrl-C.",
     )
     return Panel(Group(grid, hint), title="taskhub dev started", title_align="left")

@@ -38,9 +38,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+READ_ONLY = "taskhub_read_only"
+
+
 def _sqlite_begin_immediate(connection: Any) -> None:
-    # Take the write lock up front: concurrent read-then-write transactions would deadlock.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # A writer takes the lock up front (read-then-write transactions would fail to upgrade);
+    # a reader starts a plain snapshot and never waits for writers (WAL).
+    read_only = connection.get_execution_options().get(READ_ONLY, False)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def alembic_config(url: str) -> Config:

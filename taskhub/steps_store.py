@@ -61,7 +61,7 @@ class RunStore:
         )
 
     def steps(self, task_id: str) -> dict[str, StepRecord]:
-        with self.store.begin() as c:
+        with self.store.read() as c:
             return {step.name: step for step in read_steps(c, task_id)}
 
     def begin_step(self, task_id: str, name: str, position: int, now: datetime) -> None:
@@ -128,7 +128,7 @@ class RunStore:
             c.execute(upsert.on_conflict_do_update(index_elements=["task_id", "name"], set_=values))
 
     def get_output(self, task_id: str, name: str) -> Output:
-        with self.store.begin() as c:
+        with self.store.read() as c:
             row = c.execute(select(O).where(O.c.task_id == task_id, O.c.name == name)).one_or_none()
         if row is None:
             raise NotFoundError("output", f"{task_id}/{name}")

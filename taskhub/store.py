@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, Row, and_, func, insert, or_, select,
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from . import models as m
+from .db import READ_ONLY
 from .errors import NotFoundError, StoreError, TransitionError
 from .records import (
     AttemptRecord,
@@ -56,6 +57,15 @@ class Store:
         try:
             with self.engine.begin() as own:
                 yield own
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database error: {exc.__class__.__name__}: {exc}") from exc
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only transaction (on SQLite it never waits for a writer)."""
+        try:
+            with self.engine.connect().execution_options(**{READ_ONLY: True}) as c, c.begin():
+                yield c
         except SQLAlchemyError as exc:
             raise StoreError(f"database error: {exc.__class__.__name__}: {exc}") from exc
 
@@ -112,7 +122,7 @@ class Store:
     def get(
         self, task_id: str, workspace_id: str | None = None, *, detail: bool = False
     ) -> TaskRecord:
-        with self.begin() as c:
+        with self.read() as c:
             record = self._get(c, task_id, workspace_id)
             return self._with_detail(c, record) if detail else record
 
@@ -155,7 +165,7 @@ class Store:
             clauses.append(T.c.status == where.status.value)
         if where.task_name is not None:
             clauses.append(T.c.task_name == where.task_name)
-        with self.begin() as c:
+        with self.read() as c:
             total = c.execute(select(func.count()).select_from(T).where(*clauses)).scalar_one()
             rows = c.execute(
                 select(T)
@@ -167,7 +177,7 @@ class Store:
             return [_record(row) for row in rows], int(total)
 
     def control(self, task_id: str) -> Control:
-        with self.begin() as c:
+        with self.read() as c:
             row = c.execute(
                 select(T.c.status, T.c.cancel_requested_at, T.c.pause_requested_at).where(
                     T.c.id == task_id
@@ -299,20 +309,20 @@ class Store:
             .order_by(T.c.created_at)
             .limit(limit)
         )
-        with self.begin() as c:
+        with self.read() as c:
             return [_record(row) for row in c.execute(query)]
 
     def lost(self, heartbeat_before: datetime, retry_due_before: datetime) -> list[TaskRecord]:
         """Running tasks whose heartbeat went stale, and retries whose message never came."""
         stale = and_(T.c.status == Status.IN_PROGRESS.value, T.c.heartbeat_at < heartbeat_before)
         overdue = and_(T.c.status == Status.RETRYING.value, T.c.next_attempt_at < retry_due_before)
-        with self.begin() as c:
+        with self.read() as c:
             return [_record(row) for row in c.execute(select(T).where(or_(stale, overdue)))]
 
     def overdue(self, at: datetime) -> list[TaskRecord]:
         """Waiting records whose deadline passed before any worker started them."""
         waiting = T.c.status.in_([Status.PENDING.value, Status.RETRYING.value])
-        with self.begin() as c:
+        with self.read() as c:
             query = select(T).where(waiting, T.c.deadline.is_not(None), T.c.deadline < at)
             return [_record(row) for row in c.execute(query)]
 
@@ -324,7 +334,7 @@ class Store:
             .order_by(n.c.created_at.desc(), n.c.id.desc())
             .limit(limit)
         )
-        with self.begin() as c:
+        with self.read() as c:
             return [_notification(row) for row in c.execute(query)]
 
 

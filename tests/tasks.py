@@ -8,7 +8,7 @@ from pathlib import Path
 
 from celery.exceptions import SoftTimeLimitExceeded
 
-from taskhub import TaskContext, task
+from taskhub import TaskContext, TaskRecord, on_notification, task
 
 
 class PermanentError(Exception):
@@ -126,3 +126,18 @@ def outputs(ctx: TaskContext) -> str:
     ctx.output("stats", {"rows": 3})
     ctx.progress(50, "half way")
     return "done"
+
+
+@task(name="tests.notified")
+def notified(ctx: TaskContext, notify_log: str, fail: bool = False) -> str:
+    if fail:
+        raise RuntimeError("disk full")
+    return "ok"
+
+
+@on_notification
+def remember(notification: object, record: TaskRecord) -> None:
+    """A user's callback: runs in the worker after each outcome is stored."""
+    path = record.input.get("notify_log")
+    if path:
+        mark(str(path), f"{notification.outcome.value}: {notification.title}")  # type: ignore[attr-defined]

@@ -1,0 +1,383 @@
+"""The ``taskhub`` command: run the embedded default, workers, migrations, and manage tasks.
+
+Every command builds its :class:`TaskHub` from ``TASKHUB_*`` settings when it runs, so ``--help``
+needs no database. taskhub's errors are mapped to messages and exit codes in one place.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from types import FrameType
+from typing import Annotated, Any, ParamSpec, TypeVar
+
+import typer
+from kombu.utils.url import maybe_sanitize_url
+from rich.console import Console
+from rich.text import Text
+from sqlalchemy.engine import make_url
+
+from . import cli_render as render
+from . import db
+from .errors import NotFoundError, StoreError, TaskhubError, TransitionError, ValidationError
+from .hub import TaskHub
+from .records import TaskRecord
+from .serialize import record_to_dict
+from .settings import Settings
+from .states import Status
+
+POLL_S = 0.2
+STOP_TIMEOUT_S = 10.0
+MISSING_SCHEMA = ("no such table", "does not exist")
+P, T = ParamSpec("P"), TypeVar("T")
+EXIT_VALIDATION, EXIT_NOT_FOUND, EXIT_TRANSITION, EXIT_TIMEOUT = 2, 3, 4, 2
+
+
+def error_exit(exc: TaskhubError) -> tuple[int, str]:
+    """The one mapping of taskhub's error tree to an exit code and a message."""
+    if isinstance(exc, ValidationError):
+        return EXIT_VALIDATION, f"invalid {exc.field}: {exc.message}"
+    if isinstance(exc, NotFoundError):
+        return EXIT_NOT_FOUND, str(exc)
+    if isinstance(exc, TransitionError):
+        return EXIT_TRANSITION, str(exc)
+    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if isinstance(exc, StoreError) and any(hint in message for hint in MISSING_SCHEMA):
+        message += "\n(no schema yet? run `taskhub db upgrade`)"
+    return 1, message
+
+
+app = typer.Typer(
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    help="Durable task records for Celery: run workers, submit and manage tasks.",
+)
+db_app = typer.Typer(no_args_is_help=True, help="Database schema migrations.")
+app.add_typer(db_app, name="db")
+
+
+def command(
+    name: str | None = None, *, group: typer.Typer = app, help: str | None = None
+) -> Callable[[Callable[P, None]], Callable[P, None]]:
+    """Register a command that reports taskhub's errors by :func:`error_exit`, no traceback."""
+
+    def register(fn: Callable[P, None]) -> Callable[P, None]:
+        @functools.wraps(fn)
+        def run(*args: P.args, **kwargs: P.kwargs) -> None:
+            try:
+                fn(*args, **kwargs)
+            except TaskhubError as exc:
+                code, message = error_exit(exc)
+                render.err().print(Text.assemble(("error: ", "bold red"), message))
+                raise typer.Exit(code) from None
+
+        group.command(name, help=help)(run)
+        return fn
+
+    return register
+
+
+TaskId = Annotated[str, typer.Argument(help="The task's id.", show_default=False)]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+Concurrency = Annotated[
+    int | None, typer.Option("--concurrency", "-c", min=1, help="Worker processes.")
+]
+
+
+def load_settings() -> Settings:
+    """``Settings`` from ``TASKHUB_*`` (called through ``Callable[..., Settings]``: without
+    pydantic's mypy plugin, mypy takes every field for a required argument)."""
+    from_env: Callable[..., Settings] = Settings
+    return from_env()
+
+
+@contextmanager
+def opened(settings: Settings | None = None) -> Iterator[TaskHub]:
+    hub = TaskHub(settings or load_settings())
+    try:
+        yield hub
+    finally:
+        hub.close()
+
+
+# -- running taskhub -----------------------------------------------------------------------
+
+
+def celery_argv(*args: str) -> list[str]:
+    """``celery -A taskhub.worker ...``, run by this interpreter (no PATH lookup)."""
+    return [sys.executable, "-m", "celery", "-A", "taskhub.worker", *args]
+
+
+def worker_argv(
+    settings: Settings, concurrency: int | None, queues: str | None, loglevel: str
+) -> list[str]:
+    processes = str(concurrency or settings.worker_concurrency)
+    wanted = queues or f"{settings.default_queue},celery"
+    return celery_argv("worker", "--pool", "prefork", "-c", processes, "-Q", wanted, "-l", loglevel)
+
+
+@command()
+def worker(
+    concurrency: Concurrency = None,
+    queues: Annotated[str | None, typer.Option("--queues", "-Q", help="a,b,...")] = None,
+    loglevel: Annotated[str, typer.Option("--loglevel", "-l")] = "info",
+) -> None:
+    """Run a Celery worker for taskhub's tasks (replaces this process)."""
+    argv = worker_argv(load_settings(), concurrency, queues, loglevel)
+    os.execvp(argv[0], argv)
+
+
+@command()
+def beat(loglevel: Annotated[str, typer.Option("--loglevel", "-l")] = "info") -> None:
+    """Run Celery beat: schedules and the recovery sweep (replaces this process)."""
+    argv = celery_argv("beat", "-l", loglevel)
+    os.execvp(argv[0], argv)
+
+
+@command("upgrade", group=db_app)
+def db_upgrade() -> None:
+    """Bring the schema to the newest migration."""
+    with opened() as hub:
+        hub.migrate()
+    render.out().print(f"database is up to date: {_safe_db_url(load_settings())}")
+
+
+@command("downgrade", group=db_app)
+def db_downgrade(revision: Annotated[str, typer.Argument(help="e.g. -1, base")]) -> None:
+    """Downgrade the schema to REVISION."""
+    db.downgrade(load_settings().resolved_database_url, revision)
+    render.out().print(f"database downgraded to {revision}")
+
+
+def _safe_db_url(settings: Settings) -> str:
+    return make_url(settings.resolved_database_url).render_as_string(hide_password=True)
+
+
+@command()
+def dev(concurrency: Concurrency = None) -> None:
+    """The embedded default in one command: migrate, then run a worker and beat until Ctrl-C."""
+    settings = load_settings()
+    with opened(settings) as hub:
+        hub.migrate()
+        hub.workspace_id  # noqa: B018 -- creates the workspace if missing
+    children: dict[str, subprocess.Popen[bytes]] = {}
+    try:
+        children["worker"] = spawn(worker_argv(settings, concurrency, None, "info"))
+        children["beat"] = spawn(celery_argv("beat", "-l", "info"))
+        render.out().print(render.dev_panel(_dev_facts(settings, children)))
+        code = supervise(children, render.err())
+    finally:
+        stop_children(children)
+    raise typer.Exit(code)
+
+
+def _dev_facts(settings: Settings, children: dict[str, subprocess.Popen[bytes]]) -> dict[str, str]:
+    broker = maybe_sanitize_url(settings.resolved_broker_url)
+    if settings.is_embedded_broker:
+        broker = f"{broker} ({settings.broker_folder})"
+    return {
+        "database": _safe_db_url(settings),
+        "broker": str(broker),
+        "workspace": settings.workspace,
+        "home": str(settings.home.resolve()),
+        **{f"{name} pid": str(child.pid) for name, child in children.items()},
+    }
+
+
+def spawn(argv: list[str]) -> subprocess.Popen[bytes]:
+    """A child in its own process group: the terminal's Ctrl-C reaches only ``taskhub dev``."""
+    return subprocess.Popen(argv, process_group=0)
+
+
+def supervise(children: dict[str, subprocess.Popen[bytes]], console: Console) -> int:
+    """Block until SIGINT/SIGTERM (0) or until a child exits (1, after saying which)."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while not stop.wait(POLL_S):
+            for name, child in children.items():
+                if child.poll() is not None:
+                    console.print(f"[bold red]{name} exited with code {child.returncode}[/]")
+                    return 1
+        console.print("stopping ...")
+        return 0
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def stop_children(children: dict[str, subprocess.Popen[bytes]]) -> None:
+    """SIGTERM each child, wait for all up to a shared timeout, then kill what is left."""
+    for child in children.values():
+        if child.poll() is None:
+            child.terminate()
+    give_up = time.monotonic() + STOP_TIMEOUT_S
+    for child in children.values():
+        try:
+            child.wait(max(0.0, give_up - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)  # the group: its pool processes too
+            child.wait()
+
+
+# -- tasks ---------------------------------------------------------------------------------
+
+
+def _parsed(raw: str | None, parse: Callable[[str], T], option: str, expected: str) -> T | None:
+    """``parse(raw)``; a ``ValueError`` is a usage error (exit 2) naming ``option``."""
+    if raw is None:
+        return None
+    try:
+        return parse(raw)
+    except ValueError as exc:
+        raise typer.BadParameter(f"not {expected}: {exc}", param_hint=f"'{option}'") from None
+
+
+@command()
+def submit(
+    task: Annotated[str, typer.Argument(help="Registered task name, e.g. reports.daily_sales.")],
+    input: Annotated[str | None, typer.Option("--input", "-i", help="JSON object.")] = None,
+    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+    priority: Annotated[int | None, typer.Option(help="0-9, higher runs first.")] = None,
+    timeout: Annotated[float | None, typer.Option(help="Seconds.")] = None,
+    retries: Annotated[int | None, typer.Option(help="Retries after a failure.")] = None,
+    retry_delay: Annotated[float | None, typer.Option(help="Seconds.")] = None,
+    deadline: Annotated[str | None, typer.Option(help="ISO 8601 with timezone.")] = None,
+    idempotency_key: Annotated[str | None, typer.Option()] = None,
+    as_json: AsJson = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the id.")] = False,
+) -> None:
+    """Submit a task; prints its id."""
+    task_input: Any = _parsed(input, json.loads, "--input", "valid JSON")
+    when = _parsed(deadline, datetime.fromisoformat, "--deadline", "an ISO 8601 datetime")
+    with opened() as hub:
+        record = hub.submit(
+            task,
+            task_input,
+            name=name,
+            priority=priority,
+            timeout=timeout,
+            retries=retries,
+            retry_delay=retry_delay,
+            deadline=when,
+            idempotency_key=idempotency_key,
+        )
+    if as_json:
+        render.print_json(record_to_dict(record))
+    elif quiet:
+        typer.echo(record.id)
+    else:
+        render.out().print(render.task_line(record))
+
+
+@command("list")
+def list_(
+    status: Annotated[Status | None, typer.Option(help="Only tasks in this status.")] = None,
+    task: Annotated[str | None, typer.Option(help="Only this task name.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 25,
+    skip: Annotated[int, typer.Option(min=0)] = 0,
+    as_json: AsJson = False,
+) -> None:
+    """List tasks, newest first."""
+    with opened() as hub:
+        records, total = hub.list(status=status, task=task, limit=limit, skip=skip)
+    if as_json:
+        items = [record_to_dict(r) for r in records]
+        render.print_json({"items": items, "total": total, "limit": limit, "skip": skip})
+    else:
+        render.out().print(render.tasks_table(records, total, skip))
+
+
+@command()
+def show(task_id: TaskId, as_json: AsJson = False) -> None:
+    """Show one task: status, progress, steps, attempts, outputs, error."""
+    with opened() as hub:
+        record = hub.get(task_id)
+    if as_json:
+        render.print_json(record_to_dict(record))
+    else:
+        render.out().print(render.record_view(record))
+
+
+@command()
+def wait(
+    task_id: TaskId,
+    timeout: Annotated[float | None, typer.Option(min=0, help="Give up after SECONDS.")] = None,
+) -> None:
+    """Follow a task until it finishes: exit 0 if completed, 1 if not, 2 on timeout."""
+    with opened() as hub:
+        record, finished = _follow(hub, task_id, timeout)
+    if not finished:
+        message = f"task {task_id} is still {record.status}"
+        render.err().print(Text.assemble(("timed out: ", "bold red"), message))
+        raise typer.Exit(EXIT_TIMEOUT)
+    render.out().print(render.finished(record))
+    raise typer.Exit(0 if record.status is Status.COMPLETED else 1)
+
+
+def _follow(hub: TaskHub, task_id: str, timeout_s: float | None) -> tuple[TaskRecord, bool]:
+    """Poll the record, updating a live bar; ``(record, finished)``."""
+    give_up = None if timeout_s is None else time.monotonic() + timeout_s
+    with render.wait_progress() as bar:
+        job = bar.add_task("", total=100, status="")
+        while True:
+            record = hub.get(task_id)
+            render.show_on_bar(bar, job, record)
+            if record.status.is_final:
+                return record, True
+            if give_up is not None and time.monotonic() >= give_up:
+                return record, False
+            time.sleep(POLL_S)
+
+
+ACTIONS: dict[str, tuple[Callable[[TaskHub, str], TaskRecord], str]] = {
+    "cancel": (TaskHub.cancel, "Cancel a task (a running one stops at its next checkpoint)."),
+    "pause": (TaskHub.pause, "Pause a task (a running one pauses at its next step)."),
+    "resume": (TaskHub.resume, "Resume a paused task."),
+    "retry": (TaskHub.retry, "Run a failed or cancelled task again."),
+}
+
+
+def _action_command(name: str, act: Callable[[TaskHub, str], TaskRecord], help: str) -> None:
+    def run(task_id: TaskId) -> None:
+        with opened() as hub:
+            record = act(hub, task_id)
+        render.out().print(render.task_line(record, requests=True))
+
+    command(name, help=help)(run)
+
+
+for _name, (_act, _help) in ACTIONS.items():
+    _action_command(_name, _act, _help)
+
+
+@command()
+def output(
+    task_id: TaskId,
+    name: Annotated[str, typer.Argument(help="The output's name.")] = "result",
+) -> None:
+    """Print one of a task's named outputs."""
+    with opened() as hub:
+        content = hub.output(task_id, name).content
+    typer.echo(content, nl=not content.endswith("\n"))
+
+
+def main() -> None:
+    app(prog_name="taskhub")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+"""The embedded default end to end, migrations both ways, and Flower watching our tasks."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+
+from taskhub import Settings, Status, TaskHub
+from taskhub.db import downgrade, upgrade
+
+from .conftest import make_settings
+from .support import ROOT, Worker, running_worker, settings_env, wait_for, wait_for_status
+
+TABLES = {"workspaces", "tasks", "task_attempts", "task_steps", "task_outputs", "notifications"}
+
+
+def test_the_embedded_default_needs_no_server(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path, imports=["workers", "tests.tasks"])
+    assert settings.resolved_database_url.startswith("sqlite:///")
+    assert settings.resolved_broker_url == "filesystem://"
+    hub = TaskHub(settings)
+    hub.migrate()
+    log = tmp_path / "steps.log"
+
+    with running_worker(settings, concurrency=2, name="embedded"):
+        etl = hub.submit("multistep.nightly_etl", {"source": "crm", "rows": 10})
+        flaky = hub.submit("tests.pipeline", {"log_path": str(log), "fail_crunch_once": True})
+        batch = hub.submit_many("documents.process", [{"document_id": f"d{n}", "text": "a b"}
+                                                      for n in range(20)])
+        done = wait_for_status(hub, etl.id, Status.COMPLETED, timeout_s=30)
+        assert wait_for_status(hub, flaky.id, Status.COMPLETED, timeout_s=30).attempt == 2
+        wait_for(lambda: hub.list(status=Status.COMPLETED, limit=1)[1] == 22, timeout_s=60,
+                 what="the batch")
+
+    assert done.progress.total_steps == 3
+    assert hub.output(etl.id, "summary").content == '{"source": "crm", "loaded": 10}'
+    assert hub.output(batch[0]).content == '{"document_id": "d0", "words": 2}'
+
+
+def _check_migrations(url: str) -> None:
+    upgrade(url)
+    engine = create_engine(url)
+    assert TABLES <= set(inspect(engine).get_table_names())
+    downgrade(url, "base")
+    assert not TABLES & set(inspect(engine).get_table_names())
+    upgrade(url)
+    assert TABLES <= set(inspect(engine).get_table_names())
+    engine.dispose()
+
+
+def test_migrations_go_up_and_down_on_sqlite(tmp_path: Path) -> None:
+    _check_migrations(f"sqlite:///{tmp_path / 'm.db'}")
+
+
+@pytest.mark.postgres
+def test_migrations_go_up_and_down_on_postgres(settings: Settings) -> None:
+    admin = create_engine(settings.database_url, isolation_level="AUTOCOMMIT")
+    name = f"taskhub_migrations_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        _check_migrations(settings.database_url.rsplit("/", 1)[0] + f"/{name}")
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _flower_tasks(port: int) -> dict[str, dict[str, object]]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/tasks", timeout=2) as reply:
+        return dict(json.load(reply))
+
+
+@pytest.mark.redis
+def test_flower_shows_taskhub_task_names_and_queued_tasks(
+    settings: Settings, hub: TaskHub, worker: Worker
+) -> None:
+    port = _free_port()
+    env = settings_env(settings) | {"FLOWER_UNAUTHENTICATED_API": "true"}
+    flower = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "celery", "-A", "taskhub.worker", "flower", f"--port={port}",
+         "--address=127.0.0.1"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        wait_for(lambda: _reachable(port), timeout_s=30, what="flower to listen")
+        idle = make_settings(settings.home, database_url=settings.database_url,
+                             default_queue=f"idle-{uuid.uuid4().hex[:8]}")
+        queued = TaskHub(idle, workspace=hub.workspace).submit("tests.echo", {"value": 1})
+        ran = hub.submit("reports.daily_sales", {"region": "EU"})
+        wait_for_status(hub, ran.id, Status.COMPLETED)
+
+        tasks = wait_for(lambda: (t := _flower_tasks(port)).get(ran.id, {}).get("state") ==
+                         "SUCCESS" and queued.id in t and t, what="flower to see both tasks")
+        assert tasks[ran.id]["name"] == "reports.daily_sales"
+        assert tasks[queued.id]["name"] == "tests.echo"
+        assert tasks[queued.id]["state"] == "PENDING"
+    finally:
+        os.killpg(flower.pid, signal.SIGTERM)
+        flower.wait(timeout=10)
+
+
+def _reachable(port: int) -> bool:
+    try:
+        _flower_tasks(port)
+    except OSError:
+        return False
+    return True

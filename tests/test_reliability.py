@@ -1,0 +1,106 @@
+"""Nothing is lost: killed workers, a broker that is down, rolled-back transactions."""
+
+from __future__ import annotations
+
+import os
+import signal
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session
+
+from taskhub import Settings, Status, TaskHub
+from taskhub.errors import DispatchError
+
+from .conftest import make_settings
+from .support import Worker, running_worker, wait_for, wait_for_status
+
+
+def _own_queue(settings: Settings, **overrides: object) -> tuple[TaskHub, Settings]:
+    queue = make_settings(settings.home, database_url=settings.database_url,
+                          default_queue=f"q-{uuid.uuid4().hex[:8]}", **overrides)
+    return TaskHub(queue, workspace=f"test-{uuid.uuid4().hex[:8]}"), queue
+
+
+def test_a_worker_process_killed_mid_task_loses_nothing(settings: Settings, scratch: Path) -> None:
+    hub, queue = _own_queue(settings)
+    log, gate, started = scratch / "steps.log", scratch / "gate", scratch / "started"
+    record = hub.submit("tests.pipeline", {"log_path": str(log), "gate": str(gate),
+                                           "started": str(started)})
+
+    with running_worker(queue, concurrency=1, name="victim"):
+        pid = int(wait_for(lambda: started.exists() and started.read_text().split()[0],
+                           what="the task to start"))
+        os.kill(pid, signal.SIGKILL)
+        gate.touch()
+        done = wait_for_status(hub, record.id, Status.COMPLETED, timeout_s=30)
+
+    assert done.attempt == 2
+    assert log.read_text().split() == ["fetch", "crunch", "crunch", "publish"]
+
+
+def test_a_lost_running_task_is_recovered_by_the_sweep(settings: Settings, scratch: Path) -> None:
+    """The whole worker dies and its message is gone: the stale heartbeat brings it back."""
+    hub, queue = _own_queue(settings, heartbeat_timeout_s=1.0)
+    started = scratch / "started"
+    record = hub.submit("tests.sleepy", {"seconds": 0.5, "started": str(started)})
+    with running_worker(queue, concurrency=1, name="doomed") as doomed:
+        wait_for(started.exists, what="the task to start")
+        os.killpg(doomed.process.pid, signal.SIGKILL)
+        doomed.process.wait(timeout=10)
+    if queue.resolved_broker_url.startswith("redis"):
+        import redis
+
+        redis.Redis.from_url(queue.resolved_broker_url).delete("unacked", "unacked_index")
+
+    wait_for(lambda: hub.sweep() or hub.get(record.id).next_attempt_at is None and
+             hub.get(record.id).heartbeat_at is not None, what="a sweep")
+    with running_worker(queue, concurrency=1, name="rescuer"):
+        wait_for(lambda: hub.sweep() or hub.get(record.id).status is Status.COMPLETED,
+                 poll_s=0.5, what="the sweep to recover the task")
+    assert hub.get(record.id).attempt == 2
+
+
+def test_a_record_whose_publish_failed_is_published_by_the_sweep(
+    settings: Settings, hub: TaskHub, worker: Worker
+) -> None:
+    broken = make_settings(settings.home, database_url=settings.database_url,
+                           broker_url="redis://127.0.0.1:9/0")
+    offline = TaskHub(broken, workspace=hub.workspace)
+    with pytest.raises(DispatchError):
+        offline.dispatcher.publish([offline.submit("tests.echo", {"value": 0})])
+
+    record = offline.submit("tests.echo", {"value": "kept"})
+    assert (record.status, record.dispatched_at) == (Status.PENDING, None)
+
+    wait_for(lambda: hub.sweep() or hub.get(record.id).status is Status.COMPLETED,
+             poll_s=0.3, what="the sweep to publish it")
+    assert hub.output(record.id).content == "kept"
+
+
+def test_submitting_inside_a_transaction_publishes_only_after_commit(
+    hub: TaskHub, worker: Worker
+) -> None:
+    with Session(hub.engine) as session:
+        record = hub.submit("tests.echo", {"value": "committed"}, session=session)
+        assert hub.list()[1] == 0  # not visible, not published, before the commit
+        session.commit()
+    wait_for_status(hub, record.id, Status.COMPLETED)
+
+    with Session(hub.engine) as session:
+        dropped = hub.submit("tests.echo", {"value": "rolled back"}, session=session)
+        session.rollback()
+        session.commit()  # a later commit on the same session publishes nothing stale
+    assert [r.id for r in hub.list()[0]] == [record.id]
+    assert dropped.id != record.id
+
+
+def test_the_same_idempotency_key_returns_the_same_task(hub: TaskHub, worker: Worker) -> None:
+    first = hub.submit("tests.echo", {"value": 1}, idempotency_key="order-42")
+    second = hub.submit("tests.echo", {"value": 2}, idempotency_key="order-42")
+
+    assert second.id == first.id
+    assert hub.list()[1] == 1
+    wait_for_status(hub, first.id, Status.COMPLETED)
+    assert hub.submit("tests.echo", idempotency_key="order-42").id == first.id

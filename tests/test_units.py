@@ -1,0 +1,93 @@
+"""Pure logic: the state machine, backoff, schedules. No services needed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from taskhub.errors import ValidationError
+from taskhub.records import ErrorInfo, Progress, TaskOptions
+from taskhub.retries import backoff_s, plan_retry
+from taskhub.scheduling import load, parse
+from taskhub.states import FINAL_STATUSES, TRANSITIONS, Status, allowed
+from taskhub.submissions import Submission, build
+from taskhub.registry import TaskDefinition
+from taskhub.settings import Settings
+
+
+def test_no_worker_action_moves_a_final_record() -> None:
+    worker_actions = {"start", "take_over", "complete", "schedule_retry", "fail", "expire",
+                      "stop_cancelled", "stop_paused"}
+    for action in worker_actions:
+        assert not TRANSITIONS[action].sources & FINAL_STATUSES, action
+
+
+def test_only_a_person_retry_leaves_a_final_status() -> None:
+    leaving = {a for a, t in TRANSITIONS.items() if t.sources & FINAL_STATUSES}
+    assert leaving == {"retry"}
+    assert not allowed("retry", Status.COMPLETED)
+
+
+def test_backoff_grows_exponentially_within_jitter_and_is_capped() -> None:
+    low = [backoff_s(n, 1.0, 2.0, 100.0, uniform=lambda a, b: a) for n in (1, 2, 3, 4)]
+    high = [backoff_s(n, 1.0, 2.0, 100.0, uniform=lambda a, b: b) for n in (1, 2, 3, 4)]
+    assert low == [0.75, 1.5, 3.0, 6.0]
+    assert high == [1.25, 2.5, 5.0, 10.0]
+    assert backoff_s(30, 1.0, 2.0, 60.0) == 60.0
+
+
+def _record(attempt: int, retries: int, deadline: datetime | None = None) -> object:
+    definition = TaskDefinition(name="x", fn=lambda ctx: None, retries=retries)
+    new = build(definition, {}, Submission(deadline=deadline), settings=Settings(),
+                workspace_id="w", now=datetime.now(UTC))
+    from dataclasses import replace
+
+    return replace(new.as_record(), attempt=attempt)
+
+
+def test_plan_retry_stops_when_retries_run_out_or_the_deadline_is_near() -> None:
+    at = datetime.now(UTC)
+    kw = {"dont_retry": (KeyError,), "now": at, "cap_s": 60.0, "uniform": lambda a, b: 1.0}
+    assert plan_retry(_record(1, 2), ValueError(), **kw) == 1.0  # type: ignore[arg-type]
+    assert plan_retry(_record(3, 2), ValueError(), **kw) is None  # type: ignore[arg-type]
+    assert plan_retry(_record(1, 2), KeyError(), **kw) is None  # type: ignore[arg-type]
+    soon = at + timedelta(seconds=0.5)
+    assert plan_retry(_record(1, 2, soon), ValueError(), **kw) is None  # type: ignore[arg-type]
+
+
+def test_progress_label_reads_step_n_of_m() -> None:
+    assert Progress(2, 5, 20.0, None).label == "Step 2 of 5"
+    assert Progress(None, None, 50.0, "half way").label == "half way"
+    assert str(ErrorInfo("ValueError", "bad")) == "ValueError: bad"
+    assert TaskOptions(5, "q", 1, 0, 1, 2).deadline is None
+
+
+def test_every_beat_schedule_entry_parses_and_names_a_known_task() -> None:
+    import workers  # noqa: F401 - registers the example tasks
+    from taskhub.registry import REGISTRY
+
+    entries = load()
+    assert entries, "beat_schedule.py defines at least one example"
+    for entry in entries.values():
+        assert entry.task in REGISTRY
+        assert entry.crontab is not None
+
+
+def test_a_schedule_fires_once_per_cron_time() -> None:
+    entry = parse({"nightly": {"task": "t", "cron": "0 2 * * *"}})["nightly"]
+    at = datetime(2026, 11, 25, 2, 0, 3, tzinfo=UTC)
+    assert entry.fire_time(at) == datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+    assert entry.fire_time(at + timedelta(seconds=40)) == entry.fire_time(at)
+
+
+@pytest.mark.parametrize(
+    ("spec", "field"),
+    [({"task": "t", "cron": "every day"}, "nightly.cron"),
+     ({"cron": "0 2 * * *"}, "nightly"),
+     ({"task": "t", "cron": "0 2 * * *", "color": "red"}, "nightly")],
+)
+def test_a_bad_schedule_entry_is_refused(spec: dict[str, str], field: str) -> None:
+    with pytest.raises(ValidationError) as raised:
+        parse({"nightly": spec})
+    assert raised.value.field == field
