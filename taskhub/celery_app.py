@@ -28,7 +28,7 @@ class TimedOut(Exception):
     """The body ran past its time limit (timeout, or what was left before the deadline)."""
 
 
-class PlannedRetry(Retry):
+class PlannedRetry(Retry):  # type: ignore[misc]
     """A failure taskhub will retry; the ``task_retry`` handler records it and republishes."""
 
     def __init__(self, error: ErrorInfo, delay_s: float) -> None:
@@ -128,7 +128,9 @@ def bind_definition(hub: TaskHub, definition: TaskDefinition) -> Task:
         try:
             record = hub.lifecycle.claim(request.id, request.hostname or "unknown", os.getpid())
         except StoreError as exc:
-            raise self.retry(exc=exc, countdown=STORE_UNAVAILABLE_RETRY_S, max_retries=None)
+            raise self.retry(
+                exc=exc, countdown=STORE_UNAVAILABLE_RETRY_S, max_retries=None
+            ) from exc
         if record is None:
             raise Ignore()  # stale or duplicate message: the record says it must not run
         try:

@@ -21,10 +21,8 @@ from types import FrameType
 from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
-from kombu.utils.url import maybe_sanitize_url
 from rich.console import Console
 from rich.text import Text
-from sqlalchemy.engine import make_url
 
 from . import cli_render as render
 from . import db
@@ -38,7 +36,8 @@ from .states import Status
 POLL_S = 0.2
 STOP_TIMEOUT_S = 10.0
 MISSING_SCHEMA = ("no such table", "does not exist")
-P, T = ParamSpec("P"), TypeVar("T")
+P = ParamSpec("P")
+T = TypeVar("T")
 EXIT_VALIDATION, EXIT_NOT_FOUND, EXIT_TRANSITION, EXIT_TIMEOUT = 2, 3, 4, 2
 
 
@@ -93,16 +92,9 @@ Concurrency = Annotated[
 ]
 
 
-def load_settings() -> Settings:
-    """``Settings`` from ``TASKHUB_*`` (called through ``Callable[..., Settings]``: without
-    pydantic's mypy plugin, mypy takes every field for a required argument)."""
-    from_env: Callable[..., Settings] = Settings
-    return from_env()
-
-
 @contextmanager
 def opened(settings: Settings | None = None) -> Iterator[TaskHub]:
-    hub = TaskHub(settings or load_settings())
+    hub = TaskHub(settings or Settings())
     try:
         yield hub
     finally:
@@ -132,7 +124,7 @@ def worker(
     loglevel: Annotated[str, typer.Option("--loglevel", "-l")] = "info",
 ) -> None:
     """Run a Celery worker for taskhub's tasks (replaces this process)."""
-    argv = worker_argv(load_settings(), concurrency, queues, loglevel)
+    argv = worker_argv(Settings(), concurrency, queues, loglevel)
     os.execvp(argv[0], argv)
 
 
@@ -148,24 +140,20 @@ def db_upgrade() -> None:
     """Bring the schema to the newest migration."""
     with opened() as hub:
         hub.migrate()
-    render.out().print(f"database is up to date: {_safe_db_url(load_settings())}")
+    render.out().print(f"database is up to date: {render.safe_db_url(Settings())}")
 
 
 @command("downgrade", group=db_app)
 def db_downgrade(revision: Annotated[str, typer.Argument(help="e.g. -1, base")]) -> None:
     """Downgrade the schema to REVISION."""
-    db.downgrade(load_settings().resolved_database_url, revision)
+    db.downgrade(Settings().resolved_database_url, revision)
     render.out().print(f"database downgraded to {revision}")
-
-
-def _safe_db_url(settings: Settings) -> str:
-    return make_url(settings.resolved_database_url).render_as_string(hide_password=True)
 
 
 @command()
 def dev(concurrency: Concurrency = None) -> None:
     """The embedded default in one command: migrate, then run a worker and beat until Ctrl-C."""
-    settings = load_settings()
+    settings = Settings()
     with opened(settings) as hub:
         hub.migrate()
         hub.workspace_id  # noqa: B018 -- creates the workspace if missing
@@ -173,24 +161,12 @@ def dev(concurrency: Concurrency = None) -> None:
     try:
         children["worker"] = spawn(worker_argv(settings, concurrency, None, "info"))
         children["beat"] = spawn(celery_argv("beat", "-l", "info"))
-        render.out().print(render.dev_panel(_dev_facts(settings, children)))
+        pids = {name: child.pid for name, child in children.items()}
+        render.out().print(render.dev_panel(settings, pids))
         code = supervise(children, render.err())
     finally:
         stop_children(children)
     raise typer.Exit(code)
-
-
-def _dev_facts(settings: Settings, children: dict[str, subprocess.Popen[bytes]]) -> dict[str, str]:
-    broker = maybe_sanitize_url(settings.resolved_broker_url)
-    if settings.is_embedded_broker:
-        broker = f"{broker} ({settings.broker_folder})"
-    return {
-        "database": _safe_db_url(settings),
-        "broker": str(broker),
-        "workspace": settings.workspace,
-        "home": str(settings.home.resolve()),
-        **{f"{name} pid": str(child.pid) for name, child in children.items()},
-    }
 
 
 def spawn(argv: list[str]) -> subprocess.Popen[bytes]:
@@ -209,8 +185,9 @@ def supervise(children: dict[str, subprocess.Popen[bytes]], console: Console) ->
     try:
         while not stop.wait(POLL_S):
             for name, child in children.items():
-                if child.poll() is not None:
-                    console.print(f"[bold red]{name} exited with code {child.returncode}[/]")
+                if (code := child.poll()) is not None:
+                    how = f"killed by {signal.Signals(-code).name}" if code < 0 else f"code {code}"
+                    console.print(f"[bold red]{name} exited ({how})[/]")
                     return 1
         console.print("stopping ...")
         return 0

@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from kombu.utils.url import maybe_sanitize_url
 from rich.console import Console, Group, RenderableType
 from rich.panel import Panel
 from rich.progress import (
@@ -18,10 +19,12 @@ from rich.progress import (
 )
 from rich.table import Table
 from rich.text import Text
+from sqlalchemy.engine import make_url
 
 from .records import AttemptRecord, StepRecord, TaskRecord
 from .records import Progress as TaskProgress
-from .states import Status
+from .settings import Settings
+from .states import Status, StepStatus
 
 STATUS_STYLES: dict[str, str] = {
     Status.PENDING: "yellow",
@@ -31,8 +34,8 @@ STATUS_STYLES: dict[str, str] = {
     Status.FAILED: "bold red",
     Status.CANCELLED: "bright_black",
     Status.PAUSED: "cyan",
-    "queued": "yellow",
-    "running": "blue",
+    StepStatus.QUEUED: "yellow",
+    StepStatus.RUNNING: "blue",
 }
 SHORT_ID = 8
 
@@ -229,8 +232,22 @@ def show_on_bar(bar: Progress, job: TaskID, record: TaskRecord) -> None:
     bar.update(job, completed=percent_done(record), description=Text(label).markup, status=status)
 
 
-def dev_panel(facts: Mapping[str, str]) -> Panel:
+def safe_db_url(settings: Settings) -> str:
+    return make_url(settings.resolved_database_url).render_as_string(hide_password=True)
+
+
+def dev_panel(settings: Settings, pids: Mapping[str, int]) -> Panel:
     """What ``taskhub dev`` started, and how to use it."""
+    broker = str(maybe_sanitize_url(settings.resolved_broker_url))
+    if settings.is_embedded_broker:
+        broker = f"{broker} ({settings.broker_folder})"
+    facts = {
+        "database": safe_db_url(settings),
+        "broker": broker,
+        "workspace": settings.workspace,
+        "home": str(settings.home.resolve()),
+        **{f"{name} pid": str(pid) for name, pid in pids.items()},
+    }
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column(overflow="fold")

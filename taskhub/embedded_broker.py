@@ -22,8 +22,9 @@ from kombu.utils.encoding import bytes_to_str, str_to_bytes
 from kombu.utils.json import dumps, loads
 
 
-class Channel(filesystem.Channel):  # type: ignore[misc]
-    def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:
+class Channel(filesystem.Channel):
+    # Same signatures as kombu's filesystem Channel, which differ from the virtual base's.
+    def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:  # type: ignore[override]
         name = f"{round(monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
         partial = os.path.join(self.data_folder_out, f".partial-{uuid.uuid4()}")
         try:
@@ -33,7 +34,7 @@ class Channel(filesystem.Channel):  # type: ignore[misc]
         except OSError as exc:
             raise ChannelError(f"cannot add message {name!r} to the queue folder") from exc
 
-    def _get(self, queue: str) -> Any:
+    def _get(self, queue: str) -> Any:  # type: ignore[override]
         wanted = f"{queue}.msg"
         for name in sorted(os.listdir(self.data_folder_in)):
             if name.partition(".")[2] != wanted:
@@ -53,5 +54,5 @@ class Channel(filesystem.Channel):  # type: ignore[misc]
         raise Empty()
 
 
-class Transport(filesystem.Transport):  # type: ignore[misc]
+class Transport(filesystem.Transport):
     Channel = Channel

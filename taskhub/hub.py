@@ -6,6 +6,7 @@ method names the remote client uses.
 
 from __future__ import annotations
 
+import builtins
 import importlib
 from collections.abc import Iterable
 from datetime import datetime
@@ -118,7 +119,7 @@ class TaskHub:
         task: str | None = None,
         limit: int = 25,
         skip: int = 0,
-    ) -> tuple[list[TaskRecord], int]:
+    ) -> tuple[builtins.list[TaskRecord], int]:
         wanted = Status(status) if status is not None else None
         return service.list_tasks(
             self, self.workspace_id, status=wanted, task_name=task, limit=limit, skip=skip
@@ -142,7 +143,7 @@ class TaskHub:
     def retry(self, task_id: str) -> TaskRecord:
         return service.retry(self, self.workspace_id, task_id)
 
-    def notifications(self, limit: int = 50) -> list[Notification]:
+    def notifications(self, limit: int = 50) -> builtins.list[Notification]:
         return self.store.notifications(self.workspace_id, limit)
 
     def sweep(self) -> None:

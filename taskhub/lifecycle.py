@@ -86,13 +86,14 @@ class Lifecycle:
             output = None if result is None else self.hub.outputs.encode("result", result)
         except ValidationError as exc:
             return self.fail(task_id, error_info(exc))
-        values = {"finished_at": now(), "worker_pid": None, "percent": 100.0}
+        at = now()
+        values = {"finished_at": at, "worker_pid": None, "percent": 100.0}
         with self.store.begin() as c:
             record = self.store.transition(
                 task_id, "complete", values, conn=c, notify=describe(Outcome.COMPLETED)
             )
             if record is not None and output is not None:
-                self.hub.runs.put_output(task_id, output, values["finished_at"], conn=c)
+                self.hub.runs.put_output(task_id, output, at, conn=c)
         self._notify(record, Outcome.COMPLETED)
         return record
 
@@ -134,7 +135,7 @@ class Lifecycle:
             self.hub.dispatcher.publish_quietly([record], countdown_s=delay_s)
         return record
 
-    def stop(self, task_id: str, outcome: Outcome) -> TaskRecord | None:
+    def stop(self, task_id: str, outcome: Outcome | None) -> TaskRecord | None:
         """Honour a cancel (``CANCELLED``) or pause (``None`` outcome means paused) request."""
         if outcome is Outcome.CANCELLED:
             values = {"finished_at": now(), "worker_pid": None}

@@ -101,12 +101,15 @@ tasks = Table(
     Column("current_step", Integer),
     Column("percent", Float),
     Column("message", Text),
+    Column("updated_at", UTCDateTime, nullable=False),
     CheckConstraint(_in("status", Status), name="ck_tasks_status"),
     CheckConstraint(_in("type", TaskType), name="ck_tasks_type"),
     CheckConstraint("priority BETWEEN 0 AND 9", name="ck_tasks_priority"),
     UniqueConstraint("workspace_id", "idempotency_key", name="uq_tasks_idempotency"),
     Index("ix_tasks_workspace_created", "workspace_id", "created_at"),
     Index("ix_tasks_status", "status"),
+    Index("ix_tasks_workspace_status_created", "workspace_id", "status", "created_at"),
+    Index("ix_tasks_workspace_updated", "workspace_id", "updated_at"),
 )
 
 task_attempts = Table(
@@ -164,4 +167,73 @@ notifications = Table(
     CheckConstraint(_in("outcome", Outcome), name="ck_notifications_outcome"),
     UniqueConstraint("task_id", "run", "outcome", name="uq_notifications_outcome"),
     Index("ix_notifications_workspace_created", "workspace_id", "created_at"),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("workspace_id", String(36), ForeignKey("workspaces.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("prefix", String(16), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
+)
+
+triggers = Table(
+    "triggers",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("workspace_id", String(36), ForeignKey("workspaces.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("task_name", String(200), nullable=False),
+    Column("input_mapping", JSON),
+    Column("secret", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("deleted_at", UTCDateTime),
+)
+
+trigger_deliveries = Table(
+    "trigger_deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("trigger_id", String(36), ForeignKey("triggers.id"), nullable=False),
+    Column("workspace_id", String(36), ForeignKey("workspaces.id"), nullable=False),
+    Column("webhook_id", String(200), nullable=False),
+    Column("task_id", String(36), ForeignKey("tasks.id", ondelete="SET NULL")),
+    Column("received_at", UTCDateTime, nullable=False),
+    UniqueConstraint("trigger_id", "webhook_id", name="uq_trigger_deliveries_webhook"),
+)
+
+webhook_subscriptions = Table(
+    "webhook_subscriptions",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("workspace_id", String(36), ForeignKey("workspaces.id"), nullable=False),
+    Column("url", String(2000), nullable=False),
+    Column("secret", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("deleted_at", UTCDateTime),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("subscription_id", String(36), ForeignKey("webhook_subscriptions.id"), nullable=False),
+    Column(
+        "notification_id",
+        Integer,
+        ForeignKey("notifications.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("status", String(20), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("response_status", Integer),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("delivered_at", UTCDateTime),
+    CheckConstraint("status IN ('pending', 'delivered', 'failed')", name="ck_webhook_status"),
+    UniqueConstraint("subscription_id", "notification_id", name="uq_webhook_deliveries"),
 )

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from . import clock
 from . import models as m
 from .errors import NotFoundError
 from .records import Control, JSONValue, Output, StepRecord
@@ -91,6 +92,7 @@ class RunStore:
         values = {"status": status.value, "finished_at": now, "output": output, "detail": detail}
         with self.store.begin() as c:
             c.execute(update(S).where(S.c.task_id == task_id, S.c.name == name).values(values))
+            c.execute(update(T).where(T.c.id == task_id).values(updated_at=now))
 
     def declare_steps(self, task_id: str, names: list[str]) -> None:
         """Queue the declared steps so a reader sees what is still to come."""
@@ -112,7 +114,7 @@ class RunStore:
 
     def set_progress(self, task_id: str, **values: Any) -> None:
         with self.store.begin() as c:
-            c.execute(update(T).where(T.c.id == task_id).values(**values))
+            c.execute(update(T).where(T.c.id == task_id).values(updated_at=clock.now(), **values))
 
     def put_output(
         self, task_id: str, output: Output, now: datetime, conn: Connection | None = None

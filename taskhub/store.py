@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, Row, RowMapping, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from . import models as m
+from .clock import now
 from .db import READ_ONLY
 from .errors import NotFoundError, StoreError, TransitionError
 from .records import (
@@ -215,9 +216,8 @@ class Store:
             clauses.append(T.c.workspace_id == workspace_id)
         if where is not None:
             clauses.append(where)
-        statement = (
-            update(T).where(*clauses).values(status=rule.target.value, **values).returning(*T.c)
-        )
+        changes = {"updated_at": now(), **values, "status": rule.target.value}
+        statement = update(T).where(*clauses).values(changes).returning(*T.c)
         with self.begin(conn) as c:
             row = c.execute(statement).one_or_none()
             if row is None:
@@ -262,7 +262,7 @@ class Store:
                 T.c.workspace_id == workspace_id,
                 T.c.status == Status.IN_PROGRESS.value,
             )
-            .values(**values)
+            .values(updated_at=now(), **values)
             .returning(*T.c)
         )
         with self.begin() as c:
@@ -360,6 +360,7 @@ def _new_row(task: NewTask) -> dict[str, Any]:
         "attempt": 0,
         "run": 1,
         "created_at": task.created_at,
+        "updated_at": task.created_at,
     }
 
 
@@ -403,7 +404,7 @@ def _record(row: Row[Any]) -> TaskRecord:
     )
 
 
-def _error(r: Mapping[str, Any]) -> ErrorInfo | None:
+def _error(r: RowMapping) -> ErrorInfo | None:
     if not r["error_type"]:
         return None
     return ErrorInfo(r["error_type"], r["error_message"] or "", r["error_traceback"])

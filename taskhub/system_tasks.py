@@ -20,12 +20,12 @@ def bind_system_tasks(hub: TaskHub) -> None:
     app = hub.celery
     entries = scheduling.load()
 
-    @app.task(name=SWEEP, shared=False, ignore_result=True)
+    @app.task(name=SWEEP, shared=False, ignore_result=True)  # type: ignore[untyped-decorator]
     def sweep() -> None:
         """Resend unpublished records, recover lost executions, expire missed deadlines."""
         hub.dispatcher.sweep()
 
-    @app.task(name=FIRE, shared=False, ignore_result=True)
+    @app.task(name=FIRE, shared=False, ignore_result=True)  # type: ignore[untyped-decorator]
     def fire_schedule(key: str) -> str:
         """Create the record of one firing of a code-defined schedule (once per fire time)."""
         entry = entries[key]

@@ -34,8 +34,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     skipped = terminalreporter.stats.get("skipped", [])
     if os.environ.get("CI") and skipped:
-        terminalreporter.write_line(f"CI: {len(skipped)} test(s) skipped; CI allows none",
-                                    red=True)
+        terminalreporter.write_line(f"CI: {len(skipped)} test(s) skipped; CI allows none", red=True)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -18,8 +18,13 @@ ROOT = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
 
 
-def wait_for(condition: Callable[[], T | None], *, timeout_s: float = 20.0,
-             poll_s: float = 0.05, what: str = "condition") -> T:
+def wait_for(
+    condition: Callable[[], T | None],
+    *,
+    timeout_s: float = 20.0,
+    poll_s: float = 0.05,
+    what: str = "condition",
+) -> T:
     """Poll ``condition`` until it returns something truthy; fail loudly at the deadline."""
     give_up = time.monotonic() + timeout_s
     while True:
@@ -31,8 +36,9 @@ def wait_for(condition: Callable[[], T | None], *, timeout_s: float = 20.0,
         time.sleep(poll_s)
 
 
-def wait_for_status(hub: TaskHub, task_id: str, *statuses: Status,
-                    timeout_s: float = 20.0) -> TaskRecord:
+def wait_for_status(
+    hub: TaskHub, task_id: str, *statuses: Status, timeout_s: float = 20.0
+) -> TaskRecord:
     def reached() -> TaskRecord | None:
         record = hub.get(task_id)
         return record if record.status in statuses else None
@@ -61,14 +67,32 @@ class Worker:
         self.settings = settings
         self.log = settings.home / f"worker-{name}-{time.monotonic_ns()}.log"
         command = [
-            sys.executable, "-m", "celery", "-A", "taskhub.worker", "worker",
-            "--pool", "prefork", "-c", str(concurrency), "-Q", settings.default_queue,
-            "-n", f"{name}-{os.getpid()}@%h", "-l", "info", "--without-mingle",
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "taskhub.worker",
+            "worker",
+            "--pool",
+            "prefork",
+            "-c",
+            str(concurrency),
+            "-Q",
+            settings.default_queue,
+            "-n",
+            f"{name}-{os.getpid()}@%h",
+            "-l",
+            "info",
+            "--without-mingle",
             "--without-gossip",
         ]
-        self.process = subprocess.Popen(  # noqa: S603
-            command, cwd=ROOT, env=settings_env(settings), stdout=self.log.open("wb"),
-            stderr=subprocess.STDOUT, start_new_session=True,
+        self.process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=settings_env(settings),
+            stdout=self.log.open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         wait_for(self._ready, timeout_s=30, what=f"worker {name} to start")
 

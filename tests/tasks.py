@@ -54,8 +54,13 @@ def block(ctx: TaskContext, gate: str, started: str) -> str:
     return "released"
 
 
-@task(name="tests.flaky", retries=3, retry_delay_s=0.05, retry_backoff=2.0,
-      dont_retry=(PermanentError,))
+@task(
+    name="tests.flaky",
+    retries=3,
+    retry_delay_s=0.05,
+    retry_backoff=2.0,
+    dont_retry=(PermanentError,),
+)
 def flaky(ctx: TaskContext, fail_times: int, permanent: bool = False) -> int:
     if permanent:
         raise PermanentError("this will never work")
@@ -89,10 +94,14 @@ def stubborn(ctx: TaskContext, seconds: float, started: str) -> str:
     return "never"
 
 
-@task(name="tests.pipeline", retries=2, retry_delay_s=0.05,
-      steps=("fetch", "crunch", "publish"))
-def pipeline(ctx: TaskContext, log_path: str, gate: str = "", fail_crunch_once: bool = False,
-             started: str = "") -> dict[str, object]:
+@task(name="tests.pipeline", retries=2, retry_delay_s=0.05, steps=("fetch", "crunch", "publish"))
+def pipeline(
+    ctx: TaskContext,
+    log_path: str,
+    gate: str = "",
+    fail_crunch_once: bool = False,
+    started: str = "",
+) -> dict[str, object]:
     """Three durable steps; ``log_path`` gets a line each time a step body really runs."""
 
     def fetch() -> list[int]:

@@ -36,6 +36,8 @@ def run(*args: str) -> Result:
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The embedded default under tmp_path, whatever the outer environment says."""
+    for name in [name for name in os.environ if name.startswith("TASKHUB_")]:
+        monkeypatch.delenv(name)
     monkeypatch.setenv("TASKHUB_HOME", str(tmp_path))
     monkeypatch.setenv("TASKHUB_DATABASE_URL", "")
     monkeypatch.setenv("TASKHUB_BROKER_URL", "")
@@ -239,7 +241,7 @@ def test_supervise_stops_everything_when_a_child_dies() -> None:
         assert cli.supervise(children, Console(file=buffer)) == 1
     finally:
         cli.stop_children(children)
-    assert "beat exited with code 3" in buffer.getvalue()
+    assert "beat exited (code 3)" in buffer.getvalue()
     assert sleeper.returncode == -signal.SIGTERM
 
 

@@ -15,8 +15,11 @@ from .support import Worker, running_worker, wait_for, wait_for_status
 
 def _idle_queue(settings: Settings) -> tuple[TaskHub, Settings]:
     """A hub publishing to a queue that no worker consumes until the test starts one."""
-    queue = make_settings(settings.home, database_url=settings.database_url,
-                          default_queue=f"idle-{uuid.uuid4().hex[:8]}")
+    queue = make_settings(
+        settings.home,
+        database_url=settings.database_url,
+        default_queue=f"idle-{uuid.uuid4().hex[:8]}",
+    )
     return TaskHub(queue, workspace=f"test-{uuid.uuid4().hex[:8]}"), queue
 
 
@@ -77,10 +80,12 @@ def test_a_task_that_never_checks_is_terminated_after_the_grace_period(
     hub: TaskHub, worker: Worker, scratch: Path
 ) -> None:
     started = scratch / "started"
-    record = hub.submit("tests.sleepy", {"seconds": 120, "started": str(started),
-                                         "cooperative": False})
-    pid = int(wait_for(lambda: started.exists() and started.read_text().strip(),
-                       what="the task to start"))
+    record = hub.submit(
+        "tests.sleepy", {"seconds": 120, "started": str(started), "cooperative": False}
+    )
+    pid = int(
+        wait_for(lambda: started.exists() and started.read_text().strip(), what="the task to start")
+    )
 
     hub.cancel(record.id)
 
@@ -94,8 +99,9 @@ def test_a_running_task_pauses_at_a_step_boundary_and_resumes_after_it(
     hub: TaskHub, worker: Worker, scratch: Path
 ) -> None:
     log, gate, started = scratch / "steps.log", scratch / "gate", scratch / "started"
-    record = hub.submit("tests.pipeline", {"log_path": str(log), "gate": str(gate),
-                                           "started": str(started)})
+    record = hub.submit(
+        "tests.pipeline", {"log_path": str(log), "gate": str(gate), "started": str(started)}
+    )
     wait_for(started.exists, what="the crunch step to start")
 
     asked = hub.pause(record.id)

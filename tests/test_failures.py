@@ -22,7 +22,9 @@ def test_a_failing_task_is_retried_and_each_attempts_error_is_kept(
 
     assert done.attempt == 3
     assert [(a.attempt, a.error.message) for a in done.attempts if a.error] == [
-        (1, "failure number 1"), (2, "failure number 2")]
+        (1, "failure number 1"),
+        (2, "failure number 2"),
+    ]
     assert hub.output(record.id).content == "3"
 
 
@@ -63,14 +65,15 @@ def test_a_task_over_its_timeout_fails_with_timed_out(hub: TaskHub, worker: Work
 
 
 def test_a_timed_out_task_is_retried_when_retries_allow(hub: TaskHub, worker: Worker) -> None:
-    record = hub.submit("tests.sleepy", {"seconds": 30}, timeout=0.3, retries=1,
-                        retry_delay=0.05)
+    record = hub.submit("tests.sleepy", {"seconds": 30}, timeout=0.3, retries=1, retry_delay=0.05)
 
     failed = wait_for_status(hub, record.id, Status.FAILED)
 
     assert failed.attempt == 2
     assert [a.error.message for a in failed.attempts if a.error] == [
-        "timed out after 0.3 s", "timed out after 0.3 s"]
+        "timed out after 0.3 s",
+        "timed out after 0.3 s",
+    ]
 
 
 def test_a_task_ignoring_its_soft_limit_is_killed_at_the_hard_limit(
@@ -88,8 +91,11 @@ def test_a_task_ignoring_its_soft_limit_is_killed_at_the_hard_limit(
 
 def _idle_queue_hub(settings: Settings) -> tuple[TaskHub, Settings]:
     """A hub publishing to a queue no worker consumes yet."""
-    queue_settings = make_settings(settings.home, database_url=settings.database_url,
-                                   default_queue=f"idle-{uuid.uuid4().hex[:8]}")
+    queue_settings = make_settings(
+        settings.home,
+        database_url=settings.database_url,
+        default_queue=f"idle-{uuid.uuid4().hex[:8]}",
+    )
     return TaskHub(queue_settings, workspace=f"test-{uuid.uuid4().hex[:8]}"), queue_settings
 
 
@@ -132,8 +138,13 @@ def test_a_running_task_is_stopped_at_its_deadline(hub: TaskHub, worker: Worker)
 
 def test_no_retry_is_scheduled_past_the_deadline(hub: TaskHub, worker: Worker) -> None:
     started = time.monotonic()
-    record = hub.submit("tests.flaky", {"fail_times": 5}, retries=3, retry_delay=10,
-                        deadline=now() + timedelta(seconds=5))
+    record = hub.submit(
+        "tests.flaky",
+        {"fail_times": 5},
+        retries=3,
+        retry_delay=10,
+        deadline=now() + timedelta(seconds=5),
+    )
 
     failed = wait_for_status(hub, record.id, Status.FAILED)
 

@@ -61,8 +61,11 @@ def test_submit_many_records_and_runs_every_task(hub: TaskHub, worker: Worker) -
     ids = hub.submit_many("tests.echo", ({"value": n} for n in range(300)))
 
     assert len(set(ids)) == 300
-    wait_for(lambda: hub.list(status=Status.COMPLETED, limit=1)[1] == 300, timeout_s=60,
-             what="300 completed tasks")
+    wait_for(
+        lambda: hub.list(status=Status.COMPLETED, limit=1)[1] == 300,
+        timeout_s=60,
+        what="300 completed tasks",
+    )
     assert hub.output(ids[7]).content == "7"
 
 
@@ -79,7 +82,10 @@ def test_a_redelivered_message_never_runs_a_finished_task_again(
 
     again = hub.get(record.id)
     assert (again.status, again.attempt, again.finished_at) == (
-        Status.COMPLETED, 1, done.finished_at)
+        Status.COMPLETED,
+        1,
+        done.finished_at,
+    )
     assert len([n for n in hub.notifications() if n.task_id == record.id]) == 1
 
 
@@ -95,7 +101,10 @@ def test_steps_are_durable_and_progress_reads_step_n_of_m(
     assert running.status is Status.IN_PROGRESS
     assert running.progress.label == "Step 2 of 3"
     assert [(s.name, s.status.value) for s in running.steps] == [
-        ("fetch", "completed"), ("crunch", "running"), ("publish", "queued")]
+        ("fetch", "completed"),
+        ("crunch", "running"),
+        ("publish", "queued"),
+    ]
     gate.touch()
 
     done = wait_for_status(hub, record.id, Status.COMPLETED)

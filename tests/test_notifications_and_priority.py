@@ -22,8 +22,14 @@ def test_callbacks_hear_each_outcome_exactly_once(
     wait_for_status(hub, ok.id, Status.COMPLETED)
     wait_for_status(hub, bad.id, Status.FAILED)
 
-    lines = wait_for(lambda: log.exists() and len(log.read_text().splitlines()) >= 2 and
-                     sorted(log.read_text().splitlines()), what="two callbacks")
+    lines = wait_for(
+        lambda: (
+            log.exists()
+            and len(log.read_text().splitlines()) >= 2
+            and sorted(log.read_text().splitlines())
+        ),
+        what="two callbacks",
+    )
     assert lines == ["completed: Completed: Good job", "failed: Failed: Bad job"]
     notes = {n.task_id: n for n in hub.notifications()}
     assert notes[bad.id].description.startswith("RuntimeError: disk full")
@@ -31,10 +37,14 @@ def test_callbacks_hear_each_outcome_exactly_once(
 
 
 @pytest.mark.redis
-def test_a_high_priority_task_runs_before_queued_low_ones(settings: Settings,
-                                                         scratch: Path) -> None:
-    queue = make_settings(settings.home, database_url=settings.database_url,
-                          default_queue=f"prio-{uuid.uuid4().hex[:8]}")
+def test_a_high_priority_task_runs_before_queued_low_ones(
+    settings: Settings, scratch: Path
+) -> None:
+    queue = make_settings(
+        settings.home,
+        database_url=settings.database_url,
+        default_queue=f"prio-{uuid.uuid4().hex[:8]}",
+    )
     hub = TaskHub(queue, workspace=f"test-{uuid.uuid4().hex[:8]}")
     log, gate, started = scratch / "order.log", scratch / "gate", scratch / "started"
 
@@ -46,8 +56,9 @@ def test_a_high_priority_task_runs_before_queued_low_ones(settings: Settings,
         hub.submit("tests.log", {"path": str(log), "label": "high"}, priority=9)
         gate.touch()
         wait_for_status(hub, busy.id, Status.COMPLETED)
-        wait_for(lambda: log.exists() and len(log.read_text().split()) == 11,
-                 what="all eleven tasks")
+        wait_for(
+            lambda: log.exists() and len(log.read_text().split()) == 11, what="all eleven tasks"
+        )
 
     order = log.read_text().split()
     assert order[0] == "high"

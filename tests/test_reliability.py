@@ -18,20 +18,29 @@ from .support import Worker, running_worker, wait_for, wait_for_status
 
 
 def _own_queue(settings: Settings, **overrides: object) -> tuple[TaskHub, Settings]:
-    queue = make_settings(settings.home, database_url=settings.database_url,
-                          default_queue=f"q-{uuid.uuid4().hex[:8]}", **overrides)
+    queue = make_settings(
+        settings.home,
+        database_url=settings.database_url,
+        default_queue=f"q-{uuid.uuid4().hex[:8]}",
+        **overrides,
+    )
     return TaskHub(queue, workspace=f"test-{uuid.uuid4().hex[:8]}"), queue
 
 
 def test_a_worker_process_killed_mid_task_loses_nothing(settings: Settings, scratch: Path) -> None:
     hub, queue = _own_queue(settings)
     log, gate, started = scratch / "steps.log", scratch / "gate", scratch / "started"
-    record = hub.submit("tests.pipeline", {"log_path": str(log), "gate": str(gate),
-                                           "started": str(started)})
+    record = hub.submit(
+        "tests.pipeline", {"log_path": str(log), "gate": str(gate), "started": str(started)}
+    )
 
     with running_worker(queue, concurrency=1, name="victim"):
-        pid = int(wait_for(lambda: started.exists() and started.read_text().split()[0],
-                           what="the task to start"))
+        pid = int(
+            wait_for(
+                lambda: started.exists() and started.read_text().split()[0],
+                what="the task to start",
+            )
+        )
         os.kill(pid, signal.SIGKILL)
         gate.touch()
         done = wait_for_status(hub, record.id, Status.COMPLETED, timeout_s=30)
@@ -54,19 +63,31 @@ def test_a_lost_running_task_is_recovered_by_the_sweep(settings: Settings, scrat
 
         redis.Redis.from_url(queue.resolved_broker_url).delete("unacked", "unacked_index")
 
-    wait_for(lambda: hub.sweep() or hub.get(record.id).next_attempt_at is None and
-             hub.get(record.id).heartbeat_at is not None, what="a sweep")
+    wait_for(
+        lambda: (
+            hub.sweep()
+            or (
+                hub.get(record.id).next_attempt_at is None
+                and hub.get(record.id).heartbeat_at is not None
+            )
+        ),
+        what="a sweep",
+    )
     with running_worker(queue, concurrency=1, name="rescuer"):
-        wait_for(lambda: hub.sweep() or hub.get(record.id).status is Status.COMPLETED,
-                 poll_s=0.5, what="the sweep to recover the task")
+        wait_for(
+            lambda: hub.sweep() or hub.get(record.id).status is Status.COMPLETED,
+            poll_s=0.5,
+            what="the sweep to recover the task",
+        )
     assert hub.get(record.id).attempt == 2
 
 
 def test_a_record_whose_publish_failed_is_published_by_the_sweep(
     settings: Settings, hub: TaskHub, worker: Worker
 ) -> None:
-    broken = make_settings(settings.home, database_url=settings.database_url,
-                           broker_url="redis://127.0.0.1:9/0")
+    broken = make_settings(
+        settings.home, database_url=settings.database_url, broker_url="redis://127.0.0.1:9/0"
+    )
     offline = TaskHub(broken, workspace=hub.workspace)
     with pytest.raises(DispatchError):
         offline.dispatcher.publish([offline.submit("tests.echo", {"value": 0})])
@@ -74,8 +95,11 @@ def test_a_record_whose_publish_failed_is_published_by_the_sweep(
     record = offline.submit("tests.echo", {"value": "kept"})
     assert (record.status, record.dispatched_at) == (Status.PENDING, None)
 
-    wait_for(lambda: hub.sweep() or hub.get(record.id).status is Status.COMPLETED,
-             poll_s=0.3, what="the sweep to publish it")
+    wait_for(
+        lambda: hub.sweep() or hub.get(record.id).status is Status.COMPLETED,
+        poll_s=0.3,
+        what="the sweep to publish it",
+    )
     assert hub.output(record.id).content == "kept"
 
 

@@ -25,14 +25,28 @@ from taskhub import TaskHub, UnknownTaskError, ValidationError
         ("tests.echo", {}, {"name": "  "}, "name", "non-empty"),
         ("tests.echo", {}, {"name": "x" * 501}, "name", "longer than 500"),
         ("tests.echo", {}, {"idempotency_key": ""}, "idempotency_key", "1-200 characters"),
-        ("tests.echo", {}, {"deadline": datetime.now(UTC) - timedelta(seconds=1)},
-         "deadline", "is in the past"),
-        ("tests.echo", {}, {"deadline": datetime(2099, 1, 1)},  # noqa: DTZ001 - on purpose
-         "deadline", "timezone-aware"),
+        (
+            "tests.echo",
+            {},
+            {"deadline": datetime.now(UTC) - timedelta(seconds=1)},
+            "deadline",
+            "is in the past",
+        ),
+        (
+            "tests.echo",
+            {},
+            {"deadline": datetime(2099, 1, 1)},  # noqa: DTZ001 - on purpose
+            "deadline",
+            "timezone-aware",
+        ),
     ],
 )
 def test_bad_input_raises_a_precise_error_and_writes_nothing(
-    hub: TaskHub, task: str, task_input: object, options: dict[str, object], field: str,
+    hub: TaskHub,
+    task: str,
+    task_input: object,
+    options: dict[str, object],
+    field: str,
     message: str,
 ) -> None:
     with pytest.raises(ValidationError) as raised:
@@ -56,8 +70,15 @@ def test_submit_many_validates_every_input_before_writing_any(hub: TaskHub) -> N
 
 def test_submission_options_override_the_task_defaults(hub: TaskHub) -> None:
     deadline = datetime.now(UTC) + timedelta(hours=1)
-    record = hub.submit("tests.flaky", {"fail_times": 0}, priority=9, timeout=12.5, retries=7,
-                        retry_delay=timedelta(seconds=3), deadline=deadline)
+    record = hub.submit(
+        "tests.flaky",
+        {"fail_times": 0},
+        priority=9,
+        timeout=12.5,
+        retries=7,
+        retry_delay=timedelta(seconds=3),
+        deadline=deadline,
+    )
 
     o = record.options
     assert (o.priority, o.timeout_s, o.max_retries, o.retry_delay_s) == (9, 12.5, 7, 3.0)

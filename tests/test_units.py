@@ -8,17 +8,25 @@ import pytest
 
 from taskhub.errors import ValidationError
 from taskhub.records import ErrorInfo, Progress, TaskOptions
+from taskhub.registry import TaskDefinition
 from taskhub.retries import backoff_s, plan_retry
 from taskhub.scheduling import load, parse
+from taskhub.settings import Settings
 from taskhub.states import FINAL_STATUSES, TRANSITIONS, Status, allowed
 from taskhub.submissions import Submission, build
-from taskhub.registry import TaskDefinition
-from taskhub.settings import Settings
 
 
 def test_no_worker_action_moves_a_final_record() -> None:
-    worker_actions = {"start", "take_over", "complete", "schedule_retry", "fail", "expire",
-                      "stop_cancelled", "stop_paused"}
+    worker_actions = {
+        "start",
+        "take_over",
+        "complete",
+        "schedule_retry",
+        "fail",
+        "expire",
+        "stop_cancelled",
+        "stop_paused",
+    }
     for action in worker_actions:
         assert not TRANSITIONS[action].sources & FINAL_STATUSES, action
 
@@ -39,8 +47,14 @@ def test_backoff_grows_exponentially_within_jitter_and_is_capped() -> None:
 
 def _record(attempt: int, retries: int, deadline: datetime | None = None) -> object:
     definition = TaskDefinition(name="x", fn=lambda ctx: None, retries=retries)
-    new = build(definition, {}, Submission(deadline=deadline), settings=Settings(),
-                workspace_id="w", now=datetime.now(UTC))
+    new = build(
+        definition,
+        {},
+        Submission(deadline=deadline),
+        settings=Settings(),
+        workspace_id="w",
+        now=datetime.now(UTC),
+    )
     from dataclasses import replace
 
     return replace(new.as_record(), attempt=attempt)
@@ -83,9 +97,11 @@ def test_a_schedule_fires_once_per_cron_time() -> None:
 
 @pytest.mark.parametrize(
     ("spec", "field"),
-    [({"task": "t", "cron": "every day"}, "nightly.cron"),
-     ({"cron": "0 2 * * *"}, "nightly"),
-     ({"task": "t", "cron": "0 2 * * *", "color": "red"}, "nightly")],
+    [
+        ({"task": "t", "cron": "every day"}, "nightly.cron"),
+        ({"cron": "0 2 * * *"}, "nightly"),
+        ({"task": "t", "cron": "0 2 * * *", "color": "red"}, "nightly"),
+    ],
 )
 def test_a_bad_schedule_entry_is_refused(spec: dict[str, str], field: str) -> None:
     with pytest.raises(ValidationError) as raised:
