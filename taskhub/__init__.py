@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from . import accounts
 from .errors import (
     NotFoundError,
     TaskhubError,

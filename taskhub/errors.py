@@ -45,7 +45,25 @@ class NotFoundError(TaskhubError, LookupError):
         self.ident = ident
 
 
-class TransitionError(TaskhubError):
+class ConflictError(TaskhubError):
+    """The request clashes with what already exists."""
+
+
+class AuthError(TaskhubError):
+    """Missing or invalid credentials; the message never includes the secret."""
+
+
+class PlanError(TaskhubError):
+    """The workspace's plan does not include ``feature``; ``plan`` is the cheapest that does."""
+
+    def __init__(self, feature: str, current: str, plan: str) -> None:
+        super().__init__(f"{feature} need the {plan} plan; this workspace is on {current}")
+        self.feature = feature
+        self.current = current
+        self.plan = plan
+
+
+class TransitionError(ConflictError):
     """A requested change the record's current status does not allow."""
 
     def __init__(self, task_id: str, action: str, status: str) -> None:

@@ -17,6 +17,7 @@ from celery import Celery
 from sqlalchemy.orm import Session
 
 from . import db, service, signals
+from .accounts_store import AccountStore
 from .celery_app import bind_definition, create_celery
 from .clock import now
 from .dispatch import Dispatcher
@@ -38,6 +39,7 @@ class TaskHub:
         self.engine = db.make_engine(self.settings.resolved_database_url)
         self.store = Store(self.engine)
         self.runs = RunStore(self.store)
+        self.accounts = AccountStore(self.store)
         self.outputs = OutputCodec(self.settings.max_output_bytes)
         self.celery: Celery = create_celery(self.settings)
         self.lifecycle = Lifecycle(self)

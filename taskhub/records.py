@@ -192,3 +192,23 @@ class Control:
     status: Status
     cancel_requested: bool
     pause_requested: bool
+
+
+@dataclass(frozen=True)
+class Workspace:
+    id: str
+    name: str
+    plan: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """A key's public facts; the key itself is shown once at creation and stored hashed."""
+
+    id: str
+    workspace_id: str
+    name: str
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None

@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     default_timeout_s: float = Field(3600.0, gt=0)
     max_retry_delay_s: float = Field(3600.0, gt=0)
     max_output_bytes: int = Field(1_000_000, gt=0)
+    api_max_body_bytes: int = Field(1_000_000, gt=0, description="Larger request bodies get 413.")
+    plan_max_running: dict[str, int] = Field(
+        default_factory=dict, description='Running tasks per workspace, by plan: {"starter": 5}.'
+    )
     filesystem_polling_interval_s: float = Field(0.05, gt=0)
 
     @field_validator("imports", mode="before")

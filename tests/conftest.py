@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
@@ -113,3 +114,35 @@ def scratch(stack_home: Path) -> Path:
     path = stack_home / f"scratch-{uuid.uuid4().hex[:8]}"
     path.mkdir()
     return path
+
+
+@pytest.fixture(scope="session")
+def api_url(settings: Settings) -> Iterator[str]:
+    """The REST API over real HTTP, serving the session's stack."""
+    from .api_support import serving
+
+    hub = TaskHub(settings)
+    with serving(hub) as url:
+        yield url
+    hub.close()
+
+
+@pytest.fixture
+def api(api_url: str, settings: Settings) -> Iterator[Callable[..., httpx.Client]]:
+    """``api(plan="starter")`` → an HTTP client authenticated into a fresh workspace."""
+    from .api_support import client, new_workspace
+
+    hub = TaskHub(settings)
+    opened: list[httpx.Client] = []
+
+    def make(plan: str = "starter") -> httpx.Client:
+        workspace_id, key = new_workspace(hub, plan)
+        session = client(api_url, key)
+        session.headers["X-Test-Workspace"] = workspace_id
+        opened.append(session)
+        return session
+
+    yield make
+    for session in opened:
+        session.close()
+    hub.close()

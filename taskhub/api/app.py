@@ -1,0 +1,67 @@
+"""The FastAPI application: one factory, given the hub it serves."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from ..hub import TaskHub
+from . import problems, routes_notifications, routes_tasks, routes_triggers
+from .deps import HubDep
+from .limits import BodyLimit
+
+
+def create_app(hub: TaskHub | None = None) -> FastAPI:
+    """The API for ``hub`` (by default one built from ``TASKHUB_*`` settings)."""
+    hub = hub or TaskHub()
+    app = FastAPI(
+        title="taskhub",
+        version="1",
+        description="Durable task records for Celery. Authenticate with "
+        "`Authorization: Bearer <api key>`; errors are RFC 9457 problem+json.",
+    )
+    app.state.hub = hub
+    problems.install(app)
+    app.add_middleware(BodyLimit, max_bytes=hub.settings.api_max_body_bytes)
+    app.include_router(routes_tasks.router, prefix="/api/v1")
+    app.include_router(routes_triggers.router, prefix="/api/v1")
+    app.include_router(routes_triggers.hooks)
+    app.include_router(routes_notifications.router, prefix="/api/v1")
+    app.add_api_route("/healthz", healthz, methods=["GET"], tags=["health"])
+    app.add_api_route("/readyz", readyz, methods=["GET"], tags=["health"])
+    return app
+
+
+def healthz() -> dict[str, str]:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+def readyz(hub: HubDep) -> JSONResponse:
+    """The database and the broker are reachable."""
+    checks = {"database": _database_ok(hub), "broker": _broker_ok(hub)}
+    ready = all(checks.values())
+    body = {
+        "status": "ready" if ready else "unavailable",
+        "checks": {name: "ok" if ok else "unreachable" for name, ok in checks.items()},
+    }
+    return JSONResponse(body, status_code=200 if ready else 503)
+
+
+def _database_ok(hub: TaskHub) -> bool:
+    try:
+        with hub.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception:
+        return False
+    return True
+
+
+def _broker_ok(hub: TaskHub) -> bool:
+    try:
+        with hub.celery.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+    except Exception:
+        return False
+    return True

@@ -1,0 +1,121 @@
+"""RFC 9457 problem details: every error the API answers, mapped once from the error tree."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from ..errors import (
+    AuthError,
+    ConflictError,
+    NotFoundError,
+    PlanError,
+    TaskhubError,
+    TransitionError,
+    ValidationError,
+)
+
+log = logging.getLogger(__name__)
+MEDIA_TYPE = "application/problem+json"
+TYPE_BASE = "https://taskhub.dev/problems/"
+
+
+def problem(
+    status: int, title: str, detail: str, request: Request | None = None, **extensions: Any
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + title.lower().replace(" ", "-"),
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if request is not None:
+        body["instance"] = request.url.path
+    body.update(extensions)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def from_taskhub_error(request: Request, exc: TaskhubError) -> JSONResponse:
+    if isinstance(exc, ValidationError):
+        return problem(
+            422,
+            "Invalid input",
+            str(exc),
+            request,
+            field=exc.field,
+            errors=[{"field": exc.field, "message": exc.message}],
+        )
+    if isinstance(exc, NotFoundError):
+        return problem(404, "Not found", str(exc), request)
+    if isinstance(exc, TransitionError):
+        return problem(409, "Conflict", str(exc), request, current_status=exc.status)
+    if isinstance(exc, ConflictError):
+        return problem(409, "Conflict", str(exc), request)
+    if isinstance(exc, AuthError):
+        return problem(401, "Unauthorized", str(exc), request)
+    if isinstance(exc, PlanError):
+        return problem(
+            403,
+            "Plan required",
+            str(exc),
+            request,
+            feature=exc.feature,
+            plan=exc.plan,
+            current_plan=exc.current,
+        )
+    log.warning("service unavailable: %s", exc)
+    return problem(503, "Service unavailable", str(exc), request)
+
+
+def from_request_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = [_field_error(error) for error in exc.errors()]
+    if any(error["type"] == "json_invalid" for error in exc.errors()):
+        return problem(400, "Bad request", "the body is not valid JSON", request, errors=errors)
+    first = errors[0] if errors else {"field": "", "message": "invalid request"}
+    return problem(
+        422,
+        "Invalid input",
+        f"{first['field']}: {first['message']}",
+        request,
+        field=first["field"],
+        errors=errors,
+    )
+
+
+def _field_error(error: Any) -> dict[str, Any]:
+    location = [str(part) for part in error.get("loc", ()) if part not in ("body",)]
+    return {
+        "field": ".".join(location),
+        "message": str(error.get("msg", "")),
+        "type": error.get("type", ""),
+    }
+
+
+def from_http(request: Request, exc: HTTPException) -> JSONResponse:
+    titles = {
+        400: "Bad request",
+        401: "Unauthorized",
+        404: "Not found",
+        405: "Method not allowed",
+        413: "Payload too large",
+    }
+    title = titles.get(exc.status_code, "Error")
+    return problem(exc.status_code, title, str(exc.detail), request)
+
+
+def from_anything(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s", request.url.path)
+    return problem(500, "Internal error", "an unexpected error occurred", request)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(TaskhubError, from_taskhub_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, from_request_validation)  # type: ignore[arg-type]
+    app.add_exception_handler(HTTPException, from_http)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, from_anything)
