@@ -34,6 +34,7 @@ __all__ = [
     "TransitionError",
     "UnknownTaskError",
     "ValidationError",
+    "accounts",
     "on_notification",
     "task",
 ]
