@@ -11,7 +11,7 @@ from celery.exceptions import Ignore, Retry, SoftTimeLimitExceeded
 from celery.worker.request import Request
 
 from .errors import StoreError
-from .lifecycle import error_info
+from .lifecycle import Deferred, error_info
 from .records import ErrorInfo, TaskRecord
 from .registry import PRIORITY_MAX, TaskDefinition
 from .retries import plan_retry
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from .hub import TaskHub
 
 STORE_UNAVAILABLE_RETRY_S = 5.0
+PLAN_LIMIT_RETRY_S = 1.0  # a task held back by its plan's running limit asks again after this
 
 
 class TimedOut(Exception):
@@ -131,6 +132,8 @@ def bind_definition(hub: TaskHub, definition: TaskDefinition) -> Task:
             raise self.retry(
                 exc=exc, countdown=STORE_UNAVAILABLE_RETRY_S, max_retries=None
             ) from exc
+        except Deferred as exc:
+            raise self.retry(exc=exc, countdown=PLAN_LIMIT_RETRY_S, max_retries=None) from exc
         if record is None:
             raise Ignore()  # stale or duplicate message: the record says it must not run
         try:

@@ -30,6 +30,10 @@ T = m.tasks
 DEADLINE_EXCEEDED = ErrorInfo("DeadlineExceeded", "deadline exceeded")
 
 
+class Deferred(Exception):  # noqa: N818 - not an error: "not now"
+    """The task may not start yet (its workspace is at its plan's running limit)."""
+
+
 def error_info(exc: BaseException, message: str | None = None) -> ErrorInfo:
     trace = "".join(tb.format_exception(type(exc), exc, exc.__traceback__))
     return ErrorInfo(type(exc).__name__, message or str(exc), trace)
@@ -61,7 +65,11 @@ class Lifecycle:
             "error_traceback": None,
         }
         in_time = or_(T.c.deadline.is_(None), T.c.deadline > at)
-        record = self.store.transition(task_id, "start", values, where=in_time)
+        with self.store.begin() as c:
+            limits = self.hub.settings.plan_max_running
+            if limits and self.store.running_limit_reached(c, task_id, limits):
+                raise Deferred(f"task {task_id}: its workspace runs its plan's maximum")
+            record = self.store.transition(task_id, "start", values, where=in_time, conn=c)
         if record is not None:
             return record
         current = self.store.get(task_id)

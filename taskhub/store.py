@@ -269,6 +269,27 @@ class Store:
             row = c.execute(statement).one_or_none()
         return _record(row) if row else None
 
+    def running_limit_reached(
+        self, c: Connection, task_id: str, limits: Mapping[str, int]
+    ) -> bool:
+        """Whether the task's workspace already runs as many tasks as its plan allows.
+
+        Call inside the claiming transaction: on Postgres a per-workspace advisory lock makes
+        count-then-claim atomic across workers; SQLite's write lock does the same.
+        """
+        W = m.workspaces
+        query = select(W.c.id, W.c.plan).join(T, T.c.workspace_id == W.c.id)
+        row = c.execute(query.where(T.c.id == task_id)).one_or_none()
+        limit = limits.get(row.plan) if row is not None else None
+        if row is None or limit is None:
+            return False
+        if c.dialect.name == "postgresql":
+            c.execute(select(func.pg_advisory_xact_lock(func.hashtext(row.id))))
+        running = select(func.count()).where(
+            T.c.workspace_id == row.id, T.c.status == Status.IN_PROGRESS.value
+        )
+        return int(c.execute(running).scalar_one()) >= limit
+
     def record_attempt_error(
         self, conn: Connection, record: TaskRecord, error: ErrorInfo, now: datetime
     ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -55,6 +56,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
     for key, value in settings.model_dump().items():
         if isinstance(value, list):
             value = ",".join(value)
+        elif isinstance(value, dict):
+            value = json.dumps(value)
         env[f"TASKHUB_{key.upper()}"] = str(value)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
     return env

@@ -138,3 +138,23 @@ def test_a_transition_the_status_does_not_allow_is_refused(hub: TaskHub, worker:
         with pytest.raises(TransitionError, match="it is completed"):
             action(record.id)
     assert hub.get(record.id).status is Status.COMPLETED
+
+
+def test_a_plan_running_limit_holds_back_the_next_task(settings: Settings, scratch: Path) -> None:
+    """Starter may run one task at a time here: with two free worker slots, the second waits."""
+    limited = make_settings(settings.home, database_url=settings.database_url,
+                            default_queue=f"limit-{uuid.uuid4().hex[:8]}",
+                            plan_max_running={"starter": 1})
+    hub = TaskHub(limited, workspace=f"test-{uuid.uuid4().hex[:8]}")
+    gate, started = scratch / "gate", scratch / "started"
+
+    with running_worker(limited, concurrency=2, name="limited"):
+        first = hub.submit("tests.block", {"gate": str(gate), "started": str(started)})
+        wait_for(started.exists, what="the first task to start")
+        second = hub.submit("tests.echo", {"value": "waited"})
+        third = hub.submit("tests.echo", {"value": "waited too"})
+        gate.touch()
+        done = [wait_for_status(hub, t.id, Status.COMPLETED) for t in (first, second, third)]
+
+    assert done[0].finished_at is not None
+    assert all(d.started_at >= done[0].finished_at for d in done[1:])  # type: ignore[operator]
