@@ -30,7 +30,7 @@ T = m.tasks
 DEADLINE_EXCEEDED = ErrorInfo("DeadlineExceeded", "deadline exceeded")
 
 
-class Deferred(Exception):  # noqa: N818 - not an error: "not now"
+class Deferred(Exception):  # not an error: "not now"
     """The task may not start yet (its workspace is at its plan's running limit)."""
 
 
