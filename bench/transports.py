@@ -11,6 +11,7 @@ control (ping / revoke) and whether task priority changes execution order.
     python bench/transports.py --n 2000 --repeat 3
 The worker imports this same module (``-A transports:app``) and is configured via env vars.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,8 +25,8 @@ import tempfile
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from celery import Celery
 
@@ -45,20 +46,31 @@ def noop(path: str, rec: int) -> None:
 
 def make_app(kind: str, root: Path, poll: float) -> Celery:
     app = Celery("bench", set_as_current=False)
-    conf: dict = {"task_ignore_result": True, "result_backend": None,
-                  "worker_hijack_root_logger": False}
+    conf: dict = {
+        "task_ignore_result": True,
+        "result_backend": None,
+        "worker_hijack_root_logger": False,
+    }
     if kind == "filesystem":
         q = root / "queue"
         for d in (q, root / "control", root / "processed"):
             d.mkdir(exist_ok=True)
-        conf |= {"broker_url": "filesystem://", "broker_transport_options": {
-            "data_folder_in": str(q), "data_folder_out": str(q),  # same dir: producer+consumer
-            "control_folder": str(root / "control"), "processed_folder": str(root / "processed"),
-            "store_processed": False, "polling_interval": poll}}
+        conf |= {
+            "broker_url": "filesystem://",
+            "broker_transport_options": {
+                "data_folder_in": str(q),
+                "data_folder_out": str(q),  # same dir: producer+consumer
+                "control_folder": str(root / "control"),
+                "processed_folder": str(root / "processed"),
+                "store_processed": False,
+                "polling_interval": poll,
+            },
+        }
     elif kind == "sqlite":
         # kombu forwards *all* sqla transport options to create_engine(), so
         # polling_interval cannot be passed as an option; set the class default instead.
         import kombu.transport.sqlalchemy as sqla
+
         sqla.Transport.polling_interval = poll
         conf["broker_url"] = f"sqla+sqlite:///{root / 'broker.sqlite'}"
     elif kind == "redis":
@@ -71,13 +83,18 @@ def make_app(kind: str, root: Path, poll: float) -> Celery:
 
 
 # The worker subprocess imports this module and picks up its config from the environment.
-app: Celery | None = (make_app(os.environ["BENCH_KIND"], Path(os.environ["BENCH_ROOT"]),
-                               float(os.environ["BENCH_POLL"]))
-                      if "BENCH_KIND" in os.environ else None)
+app: Celery | None = (
+    make_app(
+        os.environ["BENCH_KIND"], Path(os.environ["BENCH_ROOT"]), float(os.environ["BENCH_POLL"])
+    )
+    if "BENCH_KIND" in os.environ
+    else None
+)
 
 
-def wait_for(cond: Callable[[], bool], timeout: float, what: str,
-             proc: subprocess.Popen | None = None) -> None:
+def wait_for(
+    cond: Callable[[], bool], timeout: float, what: str, proc: subprocess.Popen | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     while not cond():
         if proc is not None and proc.poll() is not None:
@@ -103,28 +120,54 @@ class Worker:
 
     def __init__(self, kind: str, root: Path, poll: float) -> None:
         self.log = root / "worker.log"
-        env = os.environ | {"BENCH_KIND": kind, "BENCH_ROOT": str(root), "BENCH_POLL": str(poll),
-                            "PYTHONPATH": str(HERE), "TMPDIR": str(root)}  # same FS for rename
-        cmd = [sys.executable, "-m", "celery", "-A", "transports:app", "worker", "--pool",
-               "prefork", "--concurrency", "2", "-l", "INFO", "-n", f"bench-{kind}@%h"]
+        env = os.environ | {
+            "BENCH_KIND": kind,
+            "BENCH_ROOT": str(root),
+            "BENCH_POLL": str(poll),
+            "PYTHONPATH": str(HERE),
+            "TMPDIR": str(root),
+        }  # same FS for rename
+        cmd = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "transports:app",
+            "worker",
+            "--pool",
+            "prefork",
+            "--concurrency",
+            "2",
+            "-l",
+            "INFO",
+            "-n",
+            f"bench-{kind}@%h",
+        ]
         with open(self.log, "wb") as out:
-            self.proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                         start_new_session=True, cwd=root)
+            self.proc = subprocess.Popen(
+                cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=root
+            )
 
     def text(self) -> str:
         return self.log.read_text(errors="replace")
 
     def wait_ready(self, timeout: float) -> None:
-        wait_for(lambda: " ready." in self.text() or self.proc.poll() is not None, timeout,
-                 "worker ready")
+        wait_for(
+            lambda: " ready." in self.text() or self.proc.poll() is not None,
+            timeout,
+            "worker ready",
+        )
         if self.proc.poll() is not None:
             raise RuntimeError(f"worker exited rc={self.proc.returncode}:\n{self.text()[-3000:]}")
 
     def problems(self) -> list[str]:
         benign = ("No hostname was supplied", "as revoked in backend: No result backend")
-        return [ln for ln in self.text().splitlines()
-                if any(k in ln for k in ("ERROR", "CRITICAL", "WARNING", "Traceback"))
-                and not any(b in ln for b in benign)]
+        return [
+            ln
+            for ln in self.text().splitlines()
+            if any(k in ln for k in ("ERROR", "CRITICAL", "WARNING", "Traceback"))
+            and not any(b in ln for b in benign)
+        ]
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -162,17 +205,20 @@ def runs(recs: list[int]) -> str:
 def probe_control(app: Celery, w: Worker, root: Path) -> str:
     try:
         ping = app.control.ping(timeout=2.0)
-    except Exception as exc:  # noqa: BLE001 - we report whatever the transport does
+    except Exception as exc:
         ping = f"{type(exc).__name__}: {exc}"
     rid, rpath = str(uuid.uuid4()), root / "revoked.log"
     try:
         rev = app.control.revoke(rid, reply=True, timeout=2.0)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         rev = f"{type(exc).__name__}: {exc}"
     app.send_task("bench.noop", (str(rpath), 1), task_id=rid)
     try:  # the worker logs this line when it drops a revoked task on receipt
-        wait_for(lambda: f"Discarding revoked task: bench.noop[{rid}]" in w.text() or
-                 size(rpath) > 0, 10, "revoked task to be discarded or run")
+        wait_for(
+            lambda: f"Discarding revoked task: bench.noop[{rid}]" in w.text() or size(rpath) > 0,
+            10,
+            "revoked task to be discarded or run",
+        )
         outcome = "ran (revoke NOT applied)" if size(rpath) else "discarded"
     except TimeoutError:
         outcome = "neither discarded nor run within 10s"
@@ -202,7 +248,7 @@ def bench(kind: str, poll: float, n: int, repeat: int, timeout: float) -> dict:
                 app.send_task("bench.noop", (str(path), i))
             wait_for(lambda: size(path) >= n * REC, timeout, f"{n} executions (run {r})", w.proc)
             res["rates"].append(n / (time.perf_counter() - t0))
-    except Exception as exc:  # noqa: BLE001 - record and keep benchmarking the others
+    except Exception as exc:
         res["errors"].append(f"{type(exc).__name__}: {exc}")
     finally:
         if w is not None:
@@ -224,10 +270,14 @@ def report(res: dict) -> None:
     rates = res["rates"]
     med = statistics.median(rates) if rates else float("nan")
     res["median"] = med
-    print(f"== {res['kind']} poll={res['poll']} n={res['n']}: "
-          f"runs={' '.join(f'{r:.0f}' for r in rates)} tasks/s  median={med:.0f} tasks/s")
-    print(f"   worker startup={res.get('startup_s', float('nan')):.2f}s  "
-          f"priority order={res.get('prio', '-')}")
+    print(
+        f"== {res['kind']} poll={res['poll']} n={res['n']}: "
+        f"runs={' '.join(f'{r:.0f}' for r in rates)} tasks/s  median={med:.0f} tasks/s"
+    )
+    print(
+        f"   worker startup={res.get('startup_s', float('nan')):.2f}s  "
+        f"priority order={res.get('prio', '-')}"
+    )
     print(f"   control: {res.get('control', '-')}")
     for p in res.get("worker_problems", [])[:5]:
         print(f"   worker log: {p[:200]}")
@@ -259,8 +309,11 @@ def main() -> None:
         report(results[-1])
     summary = []
     for kind in ("filesystem", "sqlite", "redis"):
-        ok = [r for r in results if r["kind"] == kind and not r["errors"]
-              and len(r["rates"]) == a.repeat]
+        ok = [
+            r
+            for r in results
+            if r["kind"] == kind and not r["errors"] and len(r["rates"]) == a.repeat
+        ]
         if ok:
             best = max(ok, key=lambda r: r["median"])
             summary.append(f"{kind}(poll={best['poll']},n={best['n']})={best['median']:.0f}/s")

@@ -1,0 +1,228 @@
+#!/usr/bin/env python
+"""No-op task throughput and latency: raw Celery vs taskhub (Postgres records, Redis broker).
+
+One run, one Redis server, real ``celery worker --pool prefork -c 2`` subprocesses, no result
+backend. Raw Celery runs twice: Celery defaults, then taskhub's reliability settings
+(acks_late, prefetch 1, reject_on_worker_lost). Throughput is end to end, first enqueue to
+last finish (wall clock). Then the enqueue-only rate of ``submit_many`` vs ``submit``.
+
+    python bench/throughput.py --n 2000 --repeat 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import redis
+from sqlalchemy import create_engine, text
+
+import taskhub
+from bench import raw_app
+from bench.common import Worker, fmt_ms, wait_for
+from taskhub import Settings, TaskHub
+from tests.support import settings_env
+
+PG_ADMIN_URL = "postgresql+psycopg2://postgres@127.0.0.1/postgres"
+PG_URL = "postgresql+psycopg2://postgres@127.0.0.1/taskhub_bench"
+TASKHUB_BROKER = "redis://127.0.0.1:6379/14"
+WARMUP = 20  # tasks run before timing: the worker is ready, pool children and connections warm
+TIMEOUT_S = 300.0
+
+Times = list[tuple[float, float, float]]  # per task: enqueued, started, finished (epoch s)
+
+
+@dataclass
+class Series:
+    label: str
+    rates: list[float] = field(default_factory=list)
+    to_start: list[float] = field(default_factory=list)  # seconds, all repeats pooled
+    to_finish: list[float] = field(default_factory=list)
+
+    def add(self, t0: float, enqueue_s: float, times: Times) -> None:
+        rate = len(times) / (max(f for _, _, f in times) - t0)
+        starts = [s - e for e, s, _ in times]
+        finishes = [f - e for e, _, f in times]
+        self.rates.append(rate)
+        self.to_start += starts
+        self.to_finish += finishes
+        print(
+            f"  {self.label} run {len(self.rates)}: {rate:.0f} tasks/s "
+            f"(enqueue alone {len(times) / enqueue_s:.0f}/s); p50/p99 ms: "
+            f"enqueue->start {fmt_ms(starts)}, enqueue->finish {fmt_ms(finishes)}",
+            flush=True,
+        )
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.rates)
+
+
+def bench_raw(reliable: bool, n: int, repeat: int, home: Path) -> Series:
+    series = Series("raw celery (acks_late, prefetch 1)" if reliable else "raw celery (defaults)")
+    app = raw_app.make_app(reliable)
+    noop, client = app.tasks[raw_app.TASK], redis.Redis.from_url(raw_app.BROKER_URL)
+    client.flushdb()
+    env = os.environ | {"BENCH_RAW_RELIABLE": "1" if reliable else "0"}
+    with Worker("bench.raw_app", raw_app.QUEUE, env, home / f"raw-{int(reliable)}.log") as w:
+
+        def run(count: int) -> tuple[float, float, Times]:
+            client.delete(raw_app.DONE_KEY)
+            t0 = time.time()
+            with app.producer_or_acquire() as producer:
+                for _ in range(count):
+                    noop.apply_async((time.time(),), producer=producer)
+            enqueue_s = time.time() - t0
+            wait_for(
+                lambda: client.llen(raw_app.DONE_KEY) >= count,
+                timeout_s=TIMEOUT_S,
+                what=f"{count} raw tasks",
+                proc=w.proc,
+            )
+            rows = client.lrange(raw_app.DONE_KEY, 0, -1)
+            return t0, enqueue_s, [tuple(map(float, row.split())) for row in rows]  # type: ignore[misc]
+
+        run(WARMUP)
+        for _ in range(repeat):
+            series.add(*run(n))
+    app.close()
+    client.flushdb()
+    return series
+
+
+def fresh_database() -> None:
+    """Drop and create the bench database: every run starts empty, at this version's schema."""
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text("DROP DATABASE IF EXISTS taskhub_bench"))
+        c.execute(text("CREATE DATABASE taskhub_bench"))
+    admin.dispose()
+
+
+def reset(hub: TaskHub) -> None:
+    with hub.engine.begin() as c:
+        c.execute(text("TRUNCATE tasks CASCADE"))  # and every table referencing it
+
+
+def completed(hub: TaskHub) -> int:
+    return hub.list(status="completed", limit=1)[1]
+
+
+def record_times(hub: TaskHub) -> Times:
+    query = "SELECT created_at, started_at, finished_at FROM tasks WHERE status = 'completed'"
+    with hub.engine.connect() as c:
+        return [(a.timestamp(), b.timestamp(), f.timestamp()) for a, b, f in c.execute(text(query))]
+
+
+def bench_taskhub(hub: TaskHub, n: int, repeat: int, home: Path) -> Series:
+    series = Series("taskhub (postgres + redis)")
+    queue = hub.settings.default_queue
+    with Worker("taskhub.worker", queue, settings_env(hub.settings), home / "taskhub.log") as w:
+
+        def run(count: int) -> tuple[float, float, Times]:
+            reset(hub)
+            t0 = time.time()
+            hub.submit_many("bench.noop", ({} for _ in range(count)))
+            enqueue_s = time.time() - t0
+            wait_for(
+                lambda: completed(hub) >= count,
+                timeout_s=TIMEOUT_S,
+                poll_s=0.05,
+                what=f"{count} taskhub records completed",
+                proc=w.proc,
+            )
+            return t0, enqueue_s, record_times(hub)
+
+        run(WARMUP)
+        for _ in range(repeat):
+            series.add(*run(n))
+    return series
+
+
+def bench_enqueue(hub: TaskHub, n: int, repeat: int) -> tuple[float, float]:
+    """Enqueue only (no worker running): records plus messages, tasks/s, medians."""
+    many: list[float] = []
+    single: list[float] = []
+    for _ in range(repeat):
+        reset(hub)
+        t0 = time.perf_counter()
+        hub.submit_many("bench.noop", ({} for _ in range(n)))
+        many.append(n / (time.perf_counter() - t0))
+        reset(hub)
+        t0 = time.perf_counter()
+        for _ in range(n):
+            hub.submit("bench.noop")
+        single.append(n / (time.perf_counter() - t0))
+        print(
+            f"  enqueue run {len(many)}: submit_many {many[-1]:.0f}/s, "
+            f"submit one-by-one {single[-1]:.0f}/s",
+            flush=True,
+        )
+    return statistics.median(many), statistics.median(single)
+
+
+def latency_lines(label: str, s: Series) -> list[str]:
+    return [
+        f"{label} enqueue->start p50/p99 ms: {fmt_ms(s.to_start)}",
+        f"{label} enqueue->finish p50/p99 ms: {fmt_ms(s.to_finish)}",
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=2000, help="tasks per timed run")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--enqueue-n", type=int, default=1000, help="tasks per enqueue-only run")
+    args = parser.parse_args()
+    home = Path(tempfile.mkdtemp(prefix="bench-throughput-"))
+    source = Path(taskhub.__file__).parent
+    print(
+        f"n={args.n} repeat={args.repeat}, taskhub from {source}, worker logs in {home}", flush=True
+    )
+
+    raw = bench_raw(False, args.n, args.repeat, home)
+    raw_reliable = bench_raw(True, args.n, args.repeat, home)
+
+    fresh_database()
+    settings = Settings(
+        home=home,
+        database_url=PG_URL,
+        broker_url=TASKHUB_BROKER,
+        imports=["bench.bench_tasks"],
+        worker_concurrency=2,
+    )
+    hub = TaskHub(settings)
+    broker = redis.Redis.from_url(TASKHUB_BROKER)
+    try:
+        hub.migrate()
+        broker.flushdb()  # before anything is declared or published on it
+        assert hub.workspace_id
+        th = bench_taskhub(hub, args.n, args.repeat, home)
+        many, single = bench_enqueue(hub, args.enqueue_n, args.repeat)  # no worker: nothing runs
+    finally:
+        reset(hub)
+        broker.flushdb()
+        hub.close()
+
+    for s in (raw, raw_reliable, th):
+        print(f"{s.label} runs: " + ", ".join(f"{r:.0f}" for r in s.rates))
+    print(f"raw celery (defaults): {raw.median:.0f} tasks/s")
+    print(f"raw celery (acks_late, prefetch 1): {raw_reliable.median:.0f} tasks/s")
+    print(f"taskhub (postgres + redis): {th.median:.0f} tasks/s")
+    print(f"ratio: {th.median / raw.median:.2f}")
+    print(f"ratio vs same reliability settings: {th.median / raw_reliable.median:.2f}")
+    lines = latency_lines("taskhub", th) + latency_lines("raw celery (defaults)", raw)
+    print("\n".join(lines + latency_lines("raw celery (acks_late, prefetch 1)", raw_reliable)))
+    print(f"submit_many: {many:.0f}/s, submit one-by-one: {single:.0f}/s")
+
+
+if __name__ == "__main__":
+    main()
