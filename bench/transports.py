@@ -15,6 +15,7 @@ The worker imports this same module (``-A transports:app``) and is configured vi
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import signal
@@ -172,14 +173,10 @@ class Worker:
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)  # warm shutdown; main reaps pool children
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                pass
-        try:  # then SIGKILL anything left in the worker's process group
+        with contextlib.suppress(ProcessLookupError):  # SIGKILL what is left in its group
             os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.proc.wait()
 
 
@@ -246,7 +243,12 @@ def bench(kind: str, poll: float, n: int, repeat: int, timeout: float) -> dict:
             t0 = time.perf_counter()
             for i in range(n):
                 app.send_task("bench.noop", (str(path), i))
-            wait_for(lambda: size(path) >= n * REC, timeout, f"{n} executions (run {r})", w.proc)
+            wait_for(
+                lambda path=path: size(path) >= n * REC,
+                timeout,
+                f"{n} executions (run {r})",
+                w.proc,
+            )
             res["rates"].append(n / (time.perf_counter() - t0))
     except Exception as exc:
         res["errors"].append(f"{type(exc).__name__}: {exc}")
