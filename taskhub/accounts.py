@@ -63,3 +63,17 @@ def require(workspace: Workspace, feature: Feature) -> None:
     plan = Plan(workspace.plan)
     if not allows(plan, feature):
         raise PlanError(feature.value, plan.value, cheapest_with(feature).value)
+
+
+def workspace_named(hub: TaskHub, name: str) -> Workspace:
+    return hub.accounts.workspace(name=name)
+
+
+def list_keys(hub: TaskHub, workspace_id: str) -> list[ApiKey]:
+    """The workspace's keys, oldest first, revoked ones included (never the key itself)."""
+    return hub.accounts.keys(workspace_id)
+
+
+def revoke_key(hub: TaskHub, workspace_id: str, key_id: str) -> None:
+    """Revoke a live key of the workspace; ``NotFoundError`` if it has none with that id."""
+    hub.accounts.revoke_key(workspace_id, key_id, now())

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 STORE_UNAVAILABLE_RETRY_S = 5.0
 PLAN_LIMIT_RETRY_S = 1.0  # a task held back by its plan's running limit asks again after this
+CLAIMED = "taskhub_claimed"  # the request attribute holding the record this execution claimed
 
 
 class TimedOut(Exception):
@@ -136,6 +137,7 @@ def bind_definition(hub: TaskHub, definition: TaskDefinition) -> Task:
             raise self.retry(exc=exc, countdown=PLAN_LIMIT_RETRY_S, max_retries=None) from exc
         if record is None:
             raise Ignore()  # stale or duplicate message: the record says it must not run
+        setattr(request, CLAIMED, record)  # the task_success handler completes from it
         try:
             return run_body(hub, definition, record, kwargs)
         except Stop as stop:

@@ -6,7 +6,6 @@ needs no database. taskhub's errors are mapped to messages and exit codes in one
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import signal
@@ -14,8 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime
 from types import FrameType
 from typing import Annotated, Any, ParamSpec, TypeVar
@@ -24,9 +22,16 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from . import accounts, cli_admin, cli_common, db
 from . import cli_render as render
-from . import db
-from .errors import NotFoundError, StoreError, TaskhubError, TransitionError, ValidationError
+from .cli_common import (  # noqa: F401 -- re-exported: the CLI's error mapping lives there
+    EXIT_NOT_FOUND,
+    EXIT_TIMEOUT,
+    EXIT_TRANSITION,
+    EXIT_VALIDATION,
+    error_exit,
+    opened,
+)
 from .hub import TaskHub
 from .records import TaskRecord
 from .serialize import record_to_dict
@@ -35,24 +40,8 @@ from .states import Status
 
 POLL_S = 0.2
 STOP_TIMEOUT_S = 10.0
-MISSING_SCHEMA = ("no such table", "does not exist")
 P = ParamSpec("P")
 T = TypeVar("T")
-EXIT_VALIDATION, EXIT_NOT_FOUND, EXIT_TRANSITION, EXIT_TIMEOUT = 2, 3, 4, 2
-
-
-def error_exit(exc: TaskhubError) -> tuple[int, str]:
-    """The one mapping of taskhub's error tree to an exit code and a message."""
-    if isinstance(exc, ValidationError):
-        return EXIT_VALIDATION, f"invalid {exc.field}: {exc.message}"
-    if isinstance(exc, NotFoundError):
-        return EXIT_NOT_FOUND, str(exc)
-    if isinstance(exc, TransitionError):
-        return EXIT_TRANSITION, str(exc)
-    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    if isinstance(exc, StoreError) and any(hint in message for hint in MISSING_SCHEMA):
-        message += "\n(no schema yet? run `taskhub db upgrade`)"
-    return 1, message
 
 
 app = typer.Typer(
@@ -62,27 +51,14 @@ app = typer.Typer(
 )
 db_app = typer.Typer(no_args_is_help=True, help="Database schema migrations.")
 app.add_typer(db_app, name="db")
+cli_admin.register(app)
 
 
 def command(
     name: str | None = None, *, group: typer.Typer = app, help: str | None = None
 ) -> Callable[[Callable[P, None]], Callable[P, None]]:
     """Register a command that reports taskhub's errors by :func:`error_exit`, no traceback."""
-
-    def register(fn: Callable[P, None]) -> Callable[P, None]:
-        @functools.wraps(fn)
-        def run(*args: P.args, **kwargs: P.kwargs) -> None:
-            try:
-                fn(*args, **kwargs)
-            except TaskhubError as exc:
-                code, message = error_exit(exc)
-                render.err().print(Text.assemble(("error: ", "bold red"), message))
-                raise typer.Exit(code) from None
-
-        group.command(name, help=help)(run)
-        return fn
-
-    return register
+    return cli_common.command(group, name, help=help)
 
 
 TaskId = Annotated[str, typer.Argument(help="The task's id.", show_default=False)]
@@ -90,15 +66,6 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 Concurrency = Annotated[
     int | None, typer.Option("--concurrency", "-c", min=1, help="Worker processes.")
 ]
-
-
-@contextmanager
-def opened(settings: Settings | None = None) -> Iterator[TaskHub]:
-    hub = TaskHub(settings or Settings())
-    try:
-        yield hub
-    finally:
-        hub.close()
 
 
 # -- running taskhub -----------------------------------------------------------------------
@@ -151,18 +118,24 @@ def db_downgrade(revision: Annotated[str, typer.Argument(help="e.g. -1, base")])
 
 
 @command()
-def dev(concurrency: Concurrency = None) -> None:
-    """The embedded default in one command: migrate, then run a worker and beat until Ctrl-C."""
+def dev(
+    concurrency: Concurrency = None,
+    api_port: Annotated[int, typer.Option(min=1, max=65535, help="Port of the API.")] = 8000,
+) -> None:
+    """The embedded default in one command: migrate, then run a worker, beat and the API (on
+    127.0.0.1) until Ctrl-C. Each start prints a new API key for the workspace."""
     settings = Settings()
     with opened(settings) as hub:
         hub.migrate()
-        hub.workspace_id  # noqa: B018 -- creates the workspace if missing
+        _, api_key = accounts.create_key(hub, hub.workspace_id, "dev")  # creates the workspace
+    api_url = f"http://127.0.0.1:{api_port}"
     children: dict[str, subprocess.Popen[bytes]] = {}
     try:
         children["worker"] = spawn(worker_argv(settings, concurrency, None, "info"))
         children["beat"] = spawn(celery_argv("beat", "-l", "info"))
+        children["api"] = spawn(cli_admin.api_argv("127.0.0.1", api_port))
         pids = {name: child.pid for name, child in children.items()}
-        render.out().print(render.dev_panel(settings, pids))
+        render.out().print(render.dev_panel(settings, pids, api_url, api_key))
         code = supervise(children, render.err())
     finally:
         stop_children(children)

@@ -21,7 +21,7 @@ from rich.table import Table
 from rich.text import Text
 from sqlalchemy.engine import make_url
 
-from .records import AttemptRecord, StepRecord, TaskRecord
+from .records import ApiKey, AttemptRecord, StepRecord, TaskRecord, Workspace
 from .records import Progress as TaskProgress
 from .settings import Settings
 from .states import Status, StepStatus
@@ -236,7 +236,7 @@ def safe_db_url(settings: Settings) -> str:
     return make_url(settings.resolved_database_url).render_as_string(hide_password=True)
 
 
-def dev_panel(settings: Settings, pids: Mapping[str, int]) -> Panel:
+def dev_panel(settings: Settings, pids: Mapping[str, int], api_url: str, api_key: str) -> Panel:
     """What ``taskhub dev`` started, and how to use it."""
     broker = str(maybe_sanitize_url(settings.resolved_broker_url))
     if settings.is_embedded_broker:
@@ -247,12 +247,10 @@ def dev_panel(settings: Settings, pids: Mapping[str, int]) -> Panel:
         "workspace": settings.workspace,
         "home": str(settings.home.resolve()),
         **{f"{name} pid": str(pid) for name, pid in pids.items()},
+        "API": f"{api_url}/api/v1",
+        "API docs": f"{api_url}/docs",
+        "API key": f"{api_key}  (new for this run, labelled dev; shown once)",
     }
-    grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="bold", no_wrap=True)
-    grid.add_column(overflow="fold")
-    for key, value in facts.items():
-        grid.add_row(key, Text(value))
     hint = Text.assemble(
         "\nIn another terminal, submit a task and follow it:\n  ",
         ('taskhub submit reports.daily_sales --input \'{"region": "US"}\'', "bold cyan"),
@@ -260,6 +258,39 @@ def dev_panel(settings: Settings, pids: Mapping[str, int]) -> Panel:
         ("taskhub list", "bold cyan"),
         "  /  ",
         ("taskhub wait ID", "bold cyan"),
+        "\nor over HTTP:\n  ",
+        (f'curl -H "Authorization: Bearer $KEY" {api_url}/api/v1/tasks', "bold cyan"),
         "\nStop with Ctrl-C.",
     )
-    return Panel(Group(grid, hint), title="taskhub dev started", title_align="left")
+    return Panel(Group(_facts(facts), hint), title="taskhub dev started", title_align="left")
+
+
+def _facts(facts: Mapping[str, str]) -> Table:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(overflow="fold")
+    for key, value in facts.items():
+        grid.add_row(key, Text(value))
+    return grid
+
+
+def workspace_created(workspace: Workspace, key: ApiKey, plaintext: str) -> Group:
+    facts = {"workspace": workspace.name, "id": workspace.id, "plan": workspace.plan}
+    return Group(_facts(facts), key_created(key, plaintext))
+
+
+def key_created(key: ApiKey, plaintext: str) -> Group:
+    """A new key: the only time it is shown."""
+    facts = {"key id": key.id, "key name": key.name, "API key": plaintext}
+    warning = Text("Store the key now: it is shown only this once.", style="yellow")
+    return Group(_facts(facts), warning)
+
+
+def keys_table(keys: Sequence[ApiKey]) -> Table:
+    table = Table(caption=f"{len(keys)} key(s)", caption_justify="left")
+    for column in ("ID", "Name", "Prefix", "Created", "Revoked"):
+        table.add_column(column, no_wrap=column != "Name")
+    for k in keys:
+        row = (k.id, Text(k.name), k.prefix + "…", when(k.created_at), when(k.revoked_at))
+        table.add_row(*row)
+    return table

@@ -18,7 +18,9 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
     """An engine for ``url``; SQLite gets WAL, a busy timeout and foreign keys."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_size=pool_size, pool_pre_ping=True, future=True)
+        # No pre-ping: it costs a round trip per checkout; a dropped connection fails one
+        # operation (retried by its caller) and invalidates the pool.
+        return create_engine(url, pool_size=pool_size, pool_recycle=1800)
     if parsed.database:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(

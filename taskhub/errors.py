@@ -3,7 +3,8 @@
 TaskhubError
 ├── ValidationError          bad input (field at fault in ``.field``)
 │   ├── UnknownTaskError     no task registered under that name
-│   └── OutputTooLargeError  an output over the configured limit
+│   ├── OutputTooLargeError  an output over the configured limit
+│   └── PayloadError         a webhook's body taskhub cannot use (HTTP 400)
 ├── NotFoundError            no such record in this workspace
 ├── TransitionError          the record's status does not allow the change
 ├── StoreError               the database failed (wraps the driver's error)
@@ -36,6 +37,10 @@ class UnknownTaskError(ValidationError):
 class OutputTooLargeError(ValidationError):
     def __init__(self, name: str, size: int, limit: int) -> None:
         super().__init__("output", f"output {name!r} is {size} bytes; the limit is {limit} bytes")
+
+
+class PayloadError(ValidationError):
+    """A received webhook's body is unusable: not JSON, or a mapped pointer that is absent."""
 
 
 class NotFoundError(TaskhubError, LookupError):

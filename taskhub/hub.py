@@ -23,13 +23,14 @@ from .clock import now
 from .dispatch import Dispatcher
 from .lifecycle import Lifecycle
 from .outputs import OutputCodec
+from .queries import TaskQueries
 from .records import Notification, Output, TaskRecord
 from .registry import REGISTRY, TaskDefinition
 from .runtime import Heartbeat
 from .settings import Settings
 from .states import Status, TaskType
 from .steps_store import RunStore
-from .store import Store
+from .store import Store, TaskFilter
 from .submissions import Seconds, Submission
 
 
@@ -39,6 +40,7 @@ class TaskHub:
         self.engine = db.make_engine(self.settings.resolved_database_url)
         self.store = Store(self.engine)
         self.runs = RunStore(self.store)
+        self.queries = TaskQueries(self.store)
         self.accounts = AccountStore(self.store)
         self.outputs = OutputCodec(self.settings.max_output_bytes)
         self.celery: Celery = create_celery(self.settings)
@@ -123,9 +125,9 @@ class TaskHub:
         skip: int = 0,
     ) -> tuple[builtins.list[TaskRecord], int]:
         wanted = Status(status) if status is not None else None
-        return service.list_tasks(
-            self, self.workspace_id, status=wanted, task_name=task, limit=limit, skip=skip
-        )
+        where = TaskFilter(self.workspace_id, status=wanted, task_name=task)
+        page = service.list_tasks(self, where, limit=limit, skip=skip)
+        return page.items, page.total
 
     def output(self, task_id: str, name: str = "result") -> Output:
         return service.output(self, self.workspace_id, task_id, name)

@@ -9,16 +9,18 @@ from __future__ import annotations
 import logging
 import os
 import traceback as tb
+from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, or_
+from sqlalchemy import ColumnElement, and_, or_
 
+from . import finish_store
 from . import models as m
 from .clock import now
 from .errors import ValidationError
-from .notifications import describe, fire
-from .records import ErrorInfo, TaskRecord
+from .notifications import announce, describe
+from .records import ErrorInfo, Output, TaskRecord
 from .states import Outcome, Status
 
 if TYPE_CHECKING:
@@ -52,24 +54,16 @@ class Lifecycle:
         A record already ``in_progress`` is taken over only when its previous execution is
         gone: its process died on this node, or its heartbeat went stale.
         """
-        at = now()
-        values = {
-            "attempt": T.c.attempt + 1,
-            "worker": worker,
-            "worker_pid": pid,
-            "started_at": at,
-            "heartbeat_at": at,
-            "next_attempt_at": None,
-            "error_type": None,
-            "error_message": None,
-            "error_traceback": None,
-        }
-        in_time = or_(T.c.deadline.is_(None), T.c.deadline > at)
-        with self.store.begin() as c:
-            limits = self.hub.settings.plan_max_running
-            if limits and self.store.running_limit_reached(c, task_id, limits):
-                raise Deferred(f"task {task_id}: its workspace runs its plan's maximum")
-            record = self.store.transition(task_id, "start", values, where=in_time, conn=c)
+        limits = self.hub.settings.plan_max_running
+        if not limits:
+            at, values, in_time = _start(worker, pid)
+            record = self.store.transition(task_id, "start", values, where=in_time)
+        else:
+            with self.store.begin() as c:
+                if self.store.running_limit_reached(c, task_id, limits):
+                    raise Deferred(f"task {task_id}: its workspace runs its plan's maximum")
+                at, values, in_time = _start(worker, pid)  # read the clock once the lock is ours
+                record = self.store.transition(task_id, "start", values, where=in_time, conn=c)
         if record is not None:
             return record
         current = self.store.get(task_id)
@@ -89,12 +83,17 @@ class Lifecycle:
 
     # -- outcomes --------------------------------------------------------------------------
 
-    def complete(self, task_id: str, result: object) -> TaskRecord | None:
+    def complete(
+        self, task_id: str, result: object, claimed: TaskRecord | None = None
+    ) -> TaskRecord | None:
+        """``claimed``: the record as this execution claimed it, when the caller has it."""
         try:
             output = None if result is None else self.hub.outputs.encode("result", result)
         except ValidationError as exc:
             return self.fail(task_id, error_info(exc))
         at = now()
+        if claimed is not None and self.store.is_postgres:
+            return self._complete_in_one_statement(claimed, at, output)
         values = {"finished_at": at, "worker_pid": None, "percent": 100.0}
         with self.store.begin() as c:
             record = self.store.transition(
@@ -102,6 +101,16 @@ class Lifecycle:
             )
             if record is not None and output is not None:
                 self.hub.runs.put_output(task_id, output, at, conn=c)
+        self._notify(record, Outcome.COMPLETED)
+        return record
+
+    def _complete_in_one_statement(
+        self, claimed: TaskRecord, at: datetime, output: Output | None
+    ) -> TaskRecord | None:
+        note = describe(Outcome.COMPLETED)(claimed)  # name, task and attempt are as claimed
+        if not finish_store.complete(self.store, claimed.id, at, note, output):
+            return None
+        record = replace(claimed, status=Status.COMPLETED, finished_at=at, worker_pid=None)
         self._notify(record, Outcome.COMPLETED)
         return record
 
@@ -156,8 +165,24 @@ class Lifecycle:
         return self.store.transition(task_id, "stop_paused", values)
 
     def _notify(self, record: TaskRecord | None, outcome: Outcome) -> None:
-        if record is not None:
-            fire(describe(outcome)(record), record)
+        announce(self.hub, record, outcome)
+
+
+def _start(worker: str, pid: int) -> tuple[datetime, dict[str, Any], ColumnElement[bool]]:
+    """The values a claim writes, and the clause that it is still in time, as of now."""
+    at = now()
+    values = {
+        "attempt": T.c.attempt + 1,
+        "worker": worker,
+        "worker_pid": pid,
+        "started_at": at,
+        "heartbeat_at": at,
+        "next_attempt_at": None,
+        "error_type": None,
+        "error_message": None,
+        "error_traceback": None,
+    }
+    return at, values, or_(T.c.deadline.is_(None), T.c.deadline > at)
 
 
 def pid_alive(pid: int | None) -> bool:

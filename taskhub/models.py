@@ -192,6 +192,7 @@ triggers = Table(
     Column("secret", String(200), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("deleted_at", UTCDateTime),
+    Index("ix_triggers_workspace_created", "workspace_id", "created_at"),
 )
 
 trigger_deliveries = Table(
@@ -215,6 +216,7 @@ webhook_subscriptions = Table(
     Column("secret", String(200), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("deleted_at", UTCDateTime),
+    Index("ix_webhook_subscriptions_workspace", "workspace_id"),
 )
 
 webhook_deliveries = Table(

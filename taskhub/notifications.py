@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
+from . import webhooks
 from .records import NewNotification, Notification, TaskRecord
 from .states import Outcome
+
+if TYPE_CHECKING:
+    from .hub import TaskHub
 
 log = logging.getLogger(__name__)
 
@@ -44,3 +49,14 @@ def fire(notification: NewNotification, record: TaskRecord) -> None:
             callback(notification, record)
         except Exception:
             log.exception("notification callback %r failed", callback)
+
+
+def announce(hub: TaskHub, record: TaskRecord | None, outcome: Outcome) -> None:
+    """The one hook after an outcome's notification is stored: callbacks, then webhooks.
+
+    ``record`` is ``None`` when the transition did not happen (nothing was stored).
+    """
+    if record is None:
+        return
+    fire(describe(outcome)(record), record)
+    webhooks.enqueue(hub, record, outcome)

@@ -119,6 +119,7 @@ class NewTask:
             pause_requested_at=None,
             error=None,
             progress=Progress(),
+            updated_at=self.created_at,
         )
 
 
@@ -151,6 +152,7 @@ class TaskRecord:
     steps: tuple[StepRecord, ...] = field(default=(), compare=False)
     attempts: tuple[AttemptRecord, ...] = field(default=(), compare=False)
     output_names: tuple[str, ...] = field(default=(), compare=False)
+    updated_at: datetime | None = field(default=None, compare=False)
 
     @property
     def priority(self) -> int:
@@ -159,6 +161,27 @@ class TaskRecord:
     @property
     def deadline(self) -> datetime | None:
         return self.options.deadline
+
+
+@dataclass(frozen=True)
+class StepState:
+    """A step as a live page shows it: its name and status."""
+
+    name: str
+    status: StepStatus
+
+
+@dataclass(frozen=True)
+class TaskChange:
+    """What changed on a task, as a live page follows it: status, progress, current step."""
+
+    id: str
+    name: str
+    task_name: str
+    status: Status
+    progress: Progress
+    step: StepState | None
+    updated_at: datetime
 
 
 @dataclass(frozen=True)

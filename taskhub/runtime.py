@@ -47,7 +47,8 @@ class TaskContext:
         self.attempt = record.attempt
         self.input = record.input
         self._declared = list(definition.steps)
-        self._steps: dict[str, StepRecord] = hub.runs.steps(record.id) if record.attempt else {}
+        rerun = record.attempt > 1  # only a re-execution can find steps already done
+        self._steps: dict[str, StepRecord] = hub.runs.steps(record.id) if rerun else {}
         self._last_check = 0.0
         if self._declared:
             hub.runs.declare_steps(record.id, self._declared)

@@ -12,7 +12,19 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from .records import Output, TaskRecord
+from .records import (
+    AttemptRecord,
+    ErrorInfo,
+    Output,
+    Progress,
+    StepRecord,
+    TaskChange,
+    TaskOptions,
+    TaskRecord,
+)
+from .registry import TaskDefinition
+from .settings import Settings
+from .states import Status, StepStatus, TaskType
 
 
 def to_jsonable(value: object) -> Any:
@@ -44,7 +56,109 @@ def record_to_dict(record: TaskRecord) -> dict[str, Any]:
     return data
 
 
+def change_to_dict(change: TaskChange) -> dict[str, Any]:
+    """A live update (an SSE event's data): status, progress with its label, current step."""
+    data: dict[str, Any] = to_jsonable(change)
+    data["progress"]["label"] = change.progress.label
+    return data
+
+
+def definition_to_dict(definition: TaskDefinition, settings: Settings) -> dict[str, Any]:
+    """A registered task and the defaults a submission gets (settings fill what it leaves)."""
+    d = definition
+    defaults = {
+        "timeout_s": d.timeout_s or settings.default_timeout_s,
+        "retries": d.retries,
+        "retry_delay_s": d.retry_delay_s,
+        "retry_backoff": d.retry_backoff,
+        "priority": d.priority,
+        "queue": d.queue or settings.default_queue,
+        "steps": list(d.steps),
+    }
+    return {"name": d.name, "description": d.description, "defaults": defaults}
+
+
 def output_to_dict(output: Output) -> dict[str, Any]:
     """A named output as a JSON-able dict."""
     result: dict[str, Any] = to_jsonable(output)
     return result
+
+
+def _when(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _error_from(data: Mapping[str, Any] | None) -> ErrorInfo | None:
+    return ErrorInfo(data["type"], data["message"], data.get("traceback")) if data else None
+
+
+def record_from_dict(data: Mapping[str, Any]) -> TaskRecord:
+    """The inverse of :func:`record_to_dict`: how the remote client reads the API's JSON."""
+    options = TaskOptions(
+        priority=data["priority"],
+        queue=data["queue"],
+        timeout_s=data["timeout_s"],
+        max_retries=data["max_retries"],
+        retry_delay_s=data["retry_delay_s"],
+        retry_backoff=data["retry_backoff"],
+        deadline=_when(data.get("deadline")),
+    )
+    p = data["progress"]
+    steps = tuple(
+        StepRecord(
+            s["name"],
+            s["position"],
+            StepStatus(s["status"]),
+            _when(s["started_at"]),
+            _when(s["finished_at"]),
+            s["detail"],
+            s.get("output"),
+        )
+        for s in data.get("steps", ())
+    )
+    attempts = tuple(
+        AttemptRecord(
+            a["attempt"],
+            a["worker"],
+            _when(a["started_at"]),  # type: ignore[arg-type]
+            _when(a["finished_at"]),
+            _error_from(a["error"]),
+        )
+        for a in data.get("attempts", ())
+    )
+    times = {name: _when(data.get(name)) for name in _TIMES}
+    return TaskRecord(
+        id=data["id"],
+        workspace_id=data["workspace_id"],
+        task_name=data["task_name"],
+        name=data["name"],
+        type=TaskType(data["type"]),
+        origin=data["origin"],
+        status=Status(data["status"]),
+        input=data["input"],
+        options=options,
+        idempotency_key=data["idempotency_key"],
+        attempt=data["attempt"],
+        run=data["run"],
+        worker=data["worker"],
+        worker_pid=data["worker_pid"],
+        error=_error_from(data["error"]),
+        progress=Progress(p["current_step"], p["total_steps"], p["percent"], p["message"]),
+        steps=steps,
+        attempts=attempts,
+        output_names=tuple(data.get("output_names", ())),
+        **times,  # type: ignore[arg-type]
+    )
+
+
+_TIMES = (
+    "created_at",
+    "dispatched_at",
+    "started_at",
+    "finished_at",
+    "heartbeat_at",
+    "next_attempt_at",
+    "cancel_requested_at",
+    "pause_requested_at",
+    "updated_at",
+)

@@ -1,4 +1,4 @@
-"""The service layer: what the SDK, CLI and (later) the REST API and dashboard all call.
+"""The service layer: what the SDK, CLI, REST API and (later) the dashboard all call.
 
 Every function is scoped to one workspace. No query is built here: the store owns SQL, the
 state machine owns transitions, the dispatcher owns publishing.
@@ -7,17 +7,21 @@ state machine owns transitions, the dispatcher owns publishing.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from .clock import now
-from .errors import TaskTimeoutError, TransitionError, ValidationError
-from .notifications import describe, fire
-from .records import NewTask, Output, TaskRecord
-from .registry import lookup
+from .errors import NotFoundError, TaskTimeoutError, TransitionError, ValidationError
+from .notifications import announce, describe
+from .paging import Page, decode_cursor, encode_cursor
+from .policy import check_submission
+from .records import NewTask, Output, TaskChange, TaskRecord, Workspace
+from .registry import TaskDefinition, lookup
 from .states import Outcome, Status
 from .store import TaskFilter
 from .submissions import Submission, build
@@ -27,6 +31,8 @@ if TYPE_CHECKING:
 
 SUBMIT_BATCH = 1000
 PENDING_KEY = "taskhub.pending_publish"
+MAX_LIST_LIMIT = 1000
+BULK_MAX = 10_000  # the most tasks one bulk action touches
 
 
 def submit(
@@ -45,10 +51,33 @@ def submit(
         if record.id == new.id:
             _publish_after_commit(hub, session, record)
         return record
+    return _insert_and_publish(hub, new)[0]
+
+
+def submit_checked(
+    hub: TaskHub,
+    workspace: Workspace,
+    task_name: str,
+    task_input: object = None,
+    ask: Submission | None = None,
+    *,
+    depends_on: Sequence[str] | None = None,
+) -> tuple[TaskRecord, bool]:
+    """Submit on behalf of ``workspace`` within what its plan allows (:mod:`taskhub.policy`).
+
+    Returns the record and whether it is new (``False``: its idempotency key was used before).
+    """
+    ask = ask or Submission()
+    check_submission(workspace, ask, depends_on)
+    return _insert_and_publish(hub, _build(hub, workspace.id, task_name, task_input, ask))
+
+
+def _insert_and_publish(hub: TaskHub, new: NewTask) -> tuple[TaskRecord, bool]:
     record = hub.store.insert_idempotent(new)
-    if record.id == new.id:
+    created = record.id == new.id
+    if created:
         hub.dispatcher.publish_quietly([record])
-    return record
+    return record, created
 
 
 def submit_many(
@@ -105,16 +134,37 @@ def get(hub: TaskHub, workspace_id: str, task_id: str) -> TaskRecord:
 
 
 def list_tasks(
+    hub: TaskHub, where: TaskFilter, *, limit: int = 25, skip: int = 0, after: str | None = None
+) -> Page:
+    """Tasks of ``where.workspace_id`` matching ``where``, newest first: by ``skip`` or by the
+    cursor ``after`` (a ``next_cursor``; then ``skip`` must be 0)."""
+    if not 1 <= limit <= MAX_LIST_LIMIT:
+        raise ValidationError("limit", f"must be between 1 and {MAX_LIST_LIMIT}, got {limit}")
+    if skip < 0:
+        raise ValidationError("skip", f"must be 0 or more, got {skip}")
+    position = decode_cursor(after) if after is not None else None
+    if position is not None and skip:
+        raise ValidationError("skip", "must be 0 when paging with a cursor (after)")
+    items, total, more = hub.queries.list_tasks(where, limit=limit, skip=skip, after=position)
+    next_cursor = encode_cursor(items[-1]) if more and items else None
+    return Page(items, total, limit, skip, next_cursor)
+
+
+def changes(
     hub: TaskHub,
     workspace_id: str,
+    since: datetime | None,
+    task_id: str | None = None,
     *,
-    status: Status | None = None,
-    task_name: str | None = None,
-    limit: int = 25,
-    skip: int = 0,
-) -> tuple[list[TaskRecord], int]:
-    where = TaskFilter(workspace_id, status=status, task_name=task_name)
-    return hub.store.list_tasks(where, limit=limit, skip=skip)
+    limit: int = 1000,
+) -> list[TaskChange]:
+    """What changed on the workspace's tasks (or on one) after ``since``, oldest first."""
+    return hub.queries.changed_since(workspace_id, since, task_id, limit=limit)
+
+
+def definitions(hub: TaskHub) -> list[TaskDefinition]:
+    """The registered tasks, by name."""
+    return sorted(hub.definitions.values(), key=lambda d: d.name)
 
 
 def output(hub: TaskHub, workspace_id: str, task_id: str, name: str) -> Output:
@@ -150,7 +200,7 @@ def cancel(hub: TaskHub, workspace_id: str, task_id: str) -> TaskRecord:
         notify=describe(Outcome.CANCELLED),
     )
     if record is not None:
-        fire(describe(Outcome.CANCELLED)(record), record)
+        announce(hub, record, Outcome.CANCELLED)
         return record
     return _request(hub, workspace_id, task_id, "cancel", {"cancel_requested_at": at})
 
@@ -191,3 +241,62 @@ def _request(
         current = hub.store.get(task_id, workspace_id)
         raise TransitionError(task_id, action, current.status.value)
     return record
+
+
+ACTIONS: dict[str, Callable[[TaskHub, str, str], TaskRecord]] = {
+    "cancel": cancel,
+    "pause": pause,
+    "resume": resume,
+    "retry": retry,
+}
+
+
+def _action(action: str) -> Callable[[TaskHub, str, str], TaskRecord]:
+    try:
+        return ACTIONS[action]
+    except KeyError:
+        raise ValidationError("action", f"must be one of {', '.join(ACTIONS)}") from None
+
+
+def act(hub: TaskHub, workspace_id: str, action: str, task_id: str) -> TaskRecord:
+    """Apply a person's ``action``; returns the record after it, with its detail."""
+    _action(action)(hub, workspace_id, task_id)
+    return get(hub, workspace_id, task_id)
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    """``matched``: tasks selected; ``capped``: more matched than :data:`BULK_MAX` (the newest
+    were acted on)."""
+
+    action: str
+    changed: int
+    skipped: list[tuple[str, str]]  # (task id, reason)
+    matched: int
+    capped: bool
+
+
+def bulk(
+    hub: TaskHub, workspace_id: str, action: str, target: Sequence[str] | TaskFilter
+) -> BulkResult:
+    """Apply ``action`` to the tasks ``target`` names (ids, or a filter) within the workspace;
+    a task that does not allow it (or is not found) is skipped with the reason."""
+    act_on = _action(action)
+    if isinstance(target, TaskFilter):
+        scoped = replace(target, workspace_id=workspace_id)
+        ids, matched = hub.queries.task_ids(scoped, limit=BULK_MAX)
+    else:
+        ids = list(dict.fromkeys(target))
+        matched = len(ids)
+        if matched > BULK_MAX:
+            raise ValidationError("ids", f"at most {BULK_MAX} tasks at a time, got {matched}")
+    changed, skipped = 0, []
+    for task_id in ids:
+        try:
+            act_on(hub, workspace_id, task_id)
+            changed += 1
+        except NotFoundError:
+            skipped.append((task_id, "not found"))
+        except TransitionError as exc:
+            skipped.append((task_id, f"it is {exc.status}"))
+    return BulkResult(action, changed, skipped, matched, matched > len(ids))

@@ -44,6 +44,14 @@ class Settings(BaseSettings):
         default_factory=dict, description='Running tasks per workspace, by plan: {"starter": 5}.'
     )
     filesystem_polling_interval_s: float = Field(0.05, gt=0)
+    webhook_max_attempts: int = Field(5, ge=1, description="Outbound webhook tries, then failed.")
+    webhook_retry_delay_s: float = Field(
+        10.0, ge=0, description="Outbound webhook backoff: the first delay, doubled each try."
+    )
+    webhook_timeout_s: float = Field(5.0, gt=0, description="Timeout of one outbound webhook POST.")
+    webhook_cache_s: float = Field(
+        5.0, ge=0, description="How long a process remembers if a workspace has subscriptions."
+    )
 
     @field_validator("imports", mode="before")
     @classmethod

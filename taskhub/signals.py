@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from celery import signals
 from celery.exceptions import TimeLimitExceeded
 
-from .celery_app import PlannedRetry, timed_out
+from .celery_app import CLAIMED, PlannedRetry, timed_out
 from .lifecycle import error_info
 from .retries import plan_retry
 
@@ -33,7 +33,8 @@ def connect(hub: TaskHub) -> None:
 
     def on_success(sender: Any = None, result: Any = None, **_: Any) -> None:
         if ours(sender):
-            hub.lifecycle.complete(sender.request.id, result)
+            claimed = getattr(sender.request, CLAIMED, None)
+            hub.lifecycle.complete(sender.request.id, result, claimed)
 
     def on_retry(sender: Any = None, request: Any = None, reason: Any = None, **_: Any) -> None:
         if ours(sender) and isinstance(reason, PlannedRetry):

@@ -51,7 +51,7 @@ class RunStore:
             .values(heartbeat_at=now)
             .returning(T.c.status, T.c.cancel_requested_at, T.c.pause_requested_at)
         )
-        with self.store.begin() as c:
+        with self.store.single() as c:
             row = c.execute(statement).one_or_none()
         if row is None:
             return None
@@ -113,7 +113,7 @@ class RunStore:
             c.execute(update(T).where(T.c.id == task_id).values(total_steps=len(names)))
 
     def set_progress(self, task_id: str, **values: Any) -> None:
-        with self.store.begin() as c:
+        with self.store.single() as c:
             c.execute(update(T).where(T.c.id == task_id).values(updated_at=clock.now(), **values))
 
     def put_output(

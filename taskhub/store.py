@@ -38,9 +38,16 @@ T = m.tasks
 
 @dataclass(frozen=True)
 class TaskFilter:
+    """Which tasks of one workspace: every set field must match (see :mod:`taskhub.queries`)."""
+
     workspace_id: str
     status: Status | None = None
     task_name: str | None = None
+    type: TaskType | None = None
+    origin: str | None = None
+    q: str | None = None  # case-insensitive search in the display name
+    created_after: datetime | None = None
+    created_before: datetime | None = None
 
 
 class Store:
@@ -48,6 +55,8 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.is_postgres = engine.dialect.name == "postgresql"
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @contextmanager
     def begin(self, conn: Connection | None = None) -> Iterator[Connection]:
@@ -58,6 +67,19 @@ class Store:
         try:
             with self.engine.begin() as own:
                 yield own
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database error: {exc.__class__.__name__}: {exc}") from exc
+
+    @contextmanager
+    def single(self) -> Iterator[Connection]:
+        """For one statement: on Postgres in autocommit, saving the BEGIN/COMMIT round trips."""
+        if not self.is_postgres:
+            with self.begin() as c:
+                yield c
+            return
+        try:
+            with self._autocommit.connect() as c:
+                yield c
         except SQLAlchemyError as exc:
             raise StoreError(f"database error: {exc.__class__.__name__}: {exc}") from exc
 
@@ -93,6 +115,10 @@ class Store:
 
     def insert_idempotent(self, new: NewTask, conn: Connection | None = None) -> TaskRecord:
         """Insert ``new``, or return the task already holding its idempotency key."""
+        if new.idempotency_key is None:
+            with self.begin(conn) if conn is not None else self.single() as c:
+                c.execute(insert(T).values(_new_row(new)))
+            return new.as_record()
         with self.begin(conn) as c:
             existing = self._by_key(c, new.workspace_id, new.idempotency_key)
             if existing is not None:
@@ -115,7 +141,7 @@ class Store:
         return _record(row) if row else None
 
     def mark_dispatched(self, ids: Sequence[str], now: datetime) -> None:
-        with self.begin() as c:
+        with self.single() as c:
             c.execute(update(T).where(T.c.id.in_(ids)).values(dispatched_at=now))
 
     # -- reading ---------------------------------------------------------------------------
@@ -158,25 +184,6 @@ class Store:
             output_names=tuple(outputs.scalars()),
         )
 
-    def list_tasks(
-        self, where: TaskFilter, *, limit: int, skip: int
-    ) -> tuple[list[TaskRecord], int]:
-        clauses = [T.c.workspace_id == where.workspace_id]
-        if where.status is not None:
-            clauses.append(T.c.status == where.status.value)
-        if where.task_name is not None:
-            clauses.append(T.c.task_name == where.task_name)
-        with self.read() as c:
-            total = c.execute(select(func.count()).select_from(T).where(*clauses)).scalar_one()
-            rows = c.execute(
-                select(T)
-                .where(*clauses)
-                .order_by(T.c.created_at.desc(), T.c.id.desc())
-                .limit(limit)
-                .offset(skip)
-            )
-            return [_record(row) for row in rows], int(total)
-
     def control(self, task_id: str) -> Control:
         with self.read() as c:
             row = c.execute(
@@ -218,7 +225,8 @@ class Store:
             clauses.append(where)
         changes = {"updated_at": now(), **values, "status": rule.target.value}
         statement = update(T).where(*clauses).values(changes).returning(*T.c)
-        with self.begin(conn) as c:
+        alone = conn is None and notify is None
+        with self.single() if alone else self.begin(conn) as c:
             row = c.execute(statement).one_or_none()
             if row is None:
                 return None
@@ -265,13 +273,11 @@ class Store:
             .values(updated_at=now(), **values)
             .returning(*T.c)
         )
-        with self.begin() as c:
+        with self.single() as c:
             row = c.execute(statement).one_or_none()
         return _record(row) if row else None
 
-    def running_limit_reached(
-        self, c: Connection, task_id: str, limits: Mapping[str, int]
-    ) -> bool:
+    def running_limit_reached(self, c: Connection, task_id: str, limits: Mapping[str, int]) -> bool:
         """Whether the task's workspace already runs as many tasks as its plan allows.
 
         Call inside the claiming transaction: on Postgres a per-workspace advisory lock makes
@@ -422,6 +428,7 @@ def _record(row: Row[Any]) -> TaskRecord:
         pause_requested_at=r["pause_requested_at"],
         error=_error(r),
         progress=progress,
+        updated_at=r["updated_at"],
     )
 
 

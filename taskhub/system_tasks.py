@@ -1,10 +1,11 @@
-"""taskhub's own Celery tasks: the recovery sweep and the firing of code-defined schedules."""
+"""taskhub's own Celery tasks: the recovery sweep, the firing of code-defined schedules, and
+the delivery of outbound webhooks."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from . import scheduling, service
+from . import scheduling, service, webhooks
 from .clock import now
 from .states import TaskType
 from .submissions import Submission
@@ -38,6 +39,16 @@ def bind_system_tasks(hub: TaskHub) -> None:
             origin=f"schedule:{key}",
         )
         return service.submit(hub, hub.workspace_id, entry.task, entry.input, ask).id
+
+    soft_limit = hub.settings.webhook_timeout_s * 3  # the POST has its own, tighter timeouts
+    limits = {"soft_time_limit": soft_limit, "time_limit": soft_limit + 5}
+
+    @app.task(name=webhooks.DELIVER, bind=True, shared=False, **limits)  # type: ignore[untyped-decorator]
+    def deliver_webhook(self: Any, delivery_id: int) -> None:
+        """POST one notification to one subscriber; tried again with backoff until it lands."""
+        delay = webhooks.deliver(hub, delivery_id)
+        if delay is not None:
+            raise self.retry(countdown=delay, max_retries=None)
 
     schedule = {
         key: {"task": FIRE, "schedule": e.crontab, "args": (key,)} for key, e in entries.items()

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 
 import httpx
 import uvicorn
+from fastapi import FastAPI
 
 from taskhub import TaskHub, accounts
 from taskhub.api import create_app
@@ -24,11 +25,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(hub: TaskHub) -> Iterator[str]:
-    """Serve the API for ``hub`` on a free local port; yields the base URL."""
+def serving(hub: TaskHub, app: FastAPI | None = None) -> Iterator[str]:
+    """Serve the API for ``hub`` (or ``app``) on a free local port; yields the base URL."""
     port = free_port()
     config = uvicorn.Config(
-        create_app(hub), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+        app or create_app(hub), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

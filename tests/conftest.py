@@ -19,6 +19,7 @@ from .support import Worker
 DATABASE_URL = os.environ.get("TASKHUB_TEST_DATABASE_URL", "")
 BROKER_URL = os.environ.get("TASKHUB_TEST_BROKER_URL", "")
 TEST_QUEUE = "taskhub-tests"
+IDLE_QUEUE = "taskhub-tests-idle"  # no worker consumes it
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -59,6 +60,9 @@ def make_settings(home: Path, **overrides: object) -> Settings:
         "dispatch_grace_s": 0.5,
         "max_retry_delay_s": 5.0,
         "max_output_bytes": 10_000,
+        "webhook_retry_delay_s": 0.2,
+        "webhook_max_attempts": 3,
+        "webhook_timeout_s": 2.0,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
@@ -130,6 +134,33 @@ def api_url(settings: Settings) -> Iterator[str]:
 @pytest.fixture
 def api(api_url: str, settings: Settings) -> Iterator[Callable[..., httpx.Client]]:
     """``api(plan="starter")`` → an HTTP client authenticated into a fresh workspace."""
+    yield from _clients(api_url, settings)
+
+
+@pytest.fixture(scope="session")
+def idle_settings(settings: Settings) -> Settings:
+    """The stack's settings, but tasks go to a queue no worker consumes: they stay pending."""
+    return settings.model_copy(update={"default_queue": IDLE_QUEUE})
+
+
+@pytest.fixture(scope="session")
+def idle_api_url(idle_settings: Settings) -> Iterator[str]:
+    """The REST API over real HTTP, on a hub that queues tasks where no worker runs them."""
+    from .api_support import serving
+
+    hub = TaskHub(idle_settings)
+    with serving(hub) as url:
+        yield url
+    hub.close()
+
+
+@pytest.fixture
+def idle_api(idle_api_url: str, settings: Settings) -> Iterator[Callable[..., httpx.Client]]:
+    """Like ``api``, but the tasks it submits stay pending (nothing consumes their queue)."""
+    yield from _clients(idle_api_url, settings)
+
+
+def _clients(url: str, settings: Settings) -> Iterator[Callable[..., httpx.Client]]:
     from .api_support import client, new_workspace
 
     hub = TaskHub(settings)
@@ -137,7 +168,7 @@ def api(api_url: str, settings: Settings) -> Iterator[Callable[..., httpx.Client
 
     def make(plan: str = "starter") -> httpx.Client:
         workspace_id, key = new_workspace(hub, plan)
-        session = client(api_url, key)
+        session = client(url, key)
         session.headers["X-Test-Workspace"] = workspace_id
         opened.append(session)
         return session

@@ -20,11 +20,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from rich.console import Console
 from typer.testing import CliRunner, Result
 
 from taskhub import Settings, Status, TaskHub, cli
+
+from .api_support import client, free_port
+from .support import wait_for
 
 runner = CliRunner()
 
@@ -263,8 +267,8 @@ def wait_for_pids(proc: subprocess.Popen[bytes], log: Path, timeout_s: float) ->
     give_up = time.monotonic() + timeout_s
     while time.monotonic() < give_up:
         text = log.read_text(errors="replace")
-        found = dict(re.findall(r"(worker|beat) pid\s+(\d+)", text))
-        if len(found) == 2:
+        found = dict(re.findall(r"(worker|beat|api) pid\s+(\d+)", text))
+        if len(found) == 3:
             return {name: int(pid) for name, pid in found.items()}
         assert proc.poll() is None, f"taskhub dev exited early:\n{text}"
         time.sleep(0.05)
@@ -276,6 +280,7 @@ def dev_process(home: Path) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
     log = home / "dev.log"
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "200"}
     argv = [sys.executable, "-m", "taskhub.cli", "dev", "--concurrency", "1"]
+    argv += ["--api-port", str(free_port())]
     with log.open("wb") as out:
         proc = subprocess.Popen(argv, cwd=home, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
@@ -284,7 +289,7 @@ def dev_process(home: Path) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
         if proc.poll() is None:  # the test failed midway: leave nothing running
             proc.kill()
             proc.wait()
-        for pgid in map(int, re.findall(r"(?:worker|beat) pid\s+(\d+)", log.read_text())):
+        for pgid in map(int, re.findall(r"(?:worker|beat|api) pid\s+(\d+)", log.read_text())):
             if group_members(pgid):
                 os.killpg(pgid, signal.SIGKILL)
 
@@ -306,9 +311,30 @@ def test_dev_runs_a_task_and_stops_cleanly(
     assert done.status is Status.COMPLETED, done.error
     report = run("output", record.id, "report.csv")
     assert report.exit_code == 0 and "SKU-1,3" in report.stdout
+    check_dev_api(log.read_text(), record.id)
 
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=30) == 0, log.read_text()
     assert "stopping" in log.read_text()
     for name, pid in pids.items():
         assert group_members(pid) == [], f"{name} (pid {pid}) left processes behind"
+
+
+def check_dev_api(printed: str, task_id: str) -> None:
+    """The API ``taskhub dev`` serves, with the key it printed, in the default workspace."""
+    url = re.search(r"API\s+(http://127\.0\.0\.1:\d+)/api/v1", printed)
+    key = re.search(r"API key\s+(thk_\S+)", printed)
+    assert url and key, printed
+    assert re.search(rf"API docs\s+{re.escape(url[1])}/docs", printed)
+    with client(url[1], key[1]) as api, client(url[1], None) as anonymous:
+        wait_for(lambda: _answers(api, "/healthz"), timeout_s=30, what="the dev API")
+        shown = api.get(f"/api/v1/tasks/{task_id}")
+        assert shown.status_code == 200 and shown.json()["status"] == "completed"
+        assert anonymous.get("/api/v1/tasks").status_code == 401
+
+
+def _answers(api: httpx.Client, path: str) -> bool:
+    try:
+        return api.get(path).status_code == 200
+    except httpx.TransportError:
+        return False

@@ -142,9 +142,12 @@ def test_a_transition_the_status_does_not_allow_is_refused(hub: TaskHub, worker:
 
 def test_a_plan_running_limit_holds_back_the_next_task(settings: Settings, scratch: Path) -> None:
     """Starter may run one task at a time here: with two free worker slots, the second waits."""
-    limited = make_settings(settings.home, database_url=settings.database_url,
-                            default_queue=f"limit-{uuid.uuid4().hex[:8]}",
-                            plan_max_running={"starter": 1})
+    limited = make_settings(
+        settings.home,
+        database_url=settings.database_url,
+        default_queue=f"limit-{uuid.uuid4().hex[:8]}",
+        plan_max_running={"starter": 1},
+    )
     hub = TaskHub(limited, workspace=f"test-{uuid.uuid4().hex[:8]}")
     gate, started = scratch / "gate", scratch / "started"
 
@@ -157,4 +160,6 @@ def test_a_plan_running_limit_holds_back_the_next_task(settings: Settings, scrat
         done = [wait_for_status(hub, t.id, Status.COMPLETED) for t in (first, second, third)]
 
     assert done[0].finished_at is not None
-    assert all(d.started_at >= done[0].finished_at for d in done[1:])  # type: ignore[operator]
+    assert all(d.started_at >= done[0].finished_at for d in done[1:]), [
+        (d.started_at, d.finished_at, d.attempt) for d in done
+    ]  # type: ignore[operator]

@@ -116,6 +116,7 @@ def test_flower_shows_taskhub_task_names_and_queued_tasks(
     )
     try:
         wait_for(lambda: _reachable(port), timeout_s=30, what="flower to listen")
+        wait_for(lambda: _hears_events(port, hub), poll_s=0.2, what="flower to receive events")
         idle = make_settings(
             settings.home,
             database_url=settings.database_url,
@@ -147,3 +148,10 @@ def _reachable(port: int) -> bool:
     except OSError:
         return False
     return True
+
+
+def _hears_events(port: int, hub: TaskHub) -> bool:
+    """Flower answers HTTP before its event receiver has subscribed: probe until it hears one."""
+    probe = hub.submit("tests.noop")
+    wait_for_status(hub, probe.id, Status.COMPLETED)
+    return _flower_tasks(port).get(probe.id, {}).get("sent") is not None

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from ..hub import TaskHub
-from . import problems, routes_notifications, routes_tasks, routes_triggers
+from . import problems, routes_notifications, routes_tasks, routes_triggers, routes_webhooks
 from .deps import HubDep
 from .limits import BodyLimit
 
@@ -28,6 +28,7 @@ def create_app(hub: TaskHub | None = None) -> FastAPI:
     app.include_router(routes_triggers.router, prefix="/api/v1")
     app.include_router(routes_triggers.hooks)
     app.include_router(routes_notifications.router, prefix="/api/v1")
+    app.include_router(routes_webhooks.router, prefix="/api/v1")
     app.add_api_route("/healthz", healthz, methods=["GET"], tags=["health"])
     app.add_api_route("/readyz", readyz, methods=["GET"], tags=["health"])
     return app

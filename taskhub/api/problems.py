@@ -14,6 +14,7 @@ from ..errors import (
     AuthError,
     ConflictError,
     NotFoundError,
+    PayloadError,
     PlanError,
     TaskhubError,
     TransitionError,
@@ -42,6 +43,8 @@ def problem(
 
 
 def from_taskhub_error(request: Request, exc: TaskhubError) -> JSONResponse:
+    if isinstance(exc, PayloadError):
+        return problem(400, "Bad request", str(exc), request, field=exc.field)
     if isinstance(exc, ValidationError):
         return problem(
             422,
@@ -88,8 +91,13 @@ def from_request_validation(request: Request, exc: RequestValidationError) -> JS
     )
 
 
+LOCATIONS = ("body", "query", "path", "header", "cookie")
+
+
 def _field_error(error: Any) -> dict[str, Any]:
-    location = [str(part) for part in error.get("loc", ()) if part not in ("body",)]
+    """``field`` names the input without its location: ``limit``, not ``query.limit``."""
+    loc = list(error.get("loc", ()))
+    location = [str(part) for part in (loc[1:] if loc and loc[0] in LOCATIONS else loc)]
     return {
         "field": ".".join(location),
         "message": str(error.get("msg", "")),

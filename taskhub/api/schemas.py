@@ -1,0 +1,306 @@
+"""Request and response models: what the OpenAPI schema says, exactly what the API answers.
+
+Responses are built from :mod:`taskhub.serialize` (the same JSON the CLI prints) and validated
+against these models; nullable fields are ``| None``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+
+from ..errors import ValidationError
+from ..registry import PRIORITY_MAX, PRIORITY_MIN
+from ..service import BULK_MAX
+from ..states import Status, StepStatus, TaskType
+from ..store import TaskFilter
+from ..submissions import MAX_KEY_CHARS, MAX_NAME_CHARS, Submission
+
+MAX_PAGE = 100
+Seconds = Annotated[float, Field(strict=True)]
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+AssumedUTC = Annotated[datetime, AfterValidator(_utc)]
+
+# -- problems ----------------------------------------------------------------------------------
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details (``application/problem+json``)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    field: str | None = Field(None, description="The input at fault (422).")
+    current_status: str | None = Field(None, description="The task's status (409).")
+    feature: str | None = Field(None, description="The feature the plan lacks (403).")
+    plan: str | None = Field(None, description="The cheapest plan with that feature (403).")
+
+
+PROBLEM_DESCRIPTIONS = {
+    400: "The body is not valid JSON.",
+    401: "No API key, or one that is unknown or revoked.",
+    403: "The workspace's plan does not include a feature the request needs.",
+    404: "No such task (or output) in this workspace.",
+    409: "The task's status does not allow the change; `current_status` says what it is.",
+    413: "The body is over the size limit.",
+    422: "Invalid input; `field` names it.",
+}
+
+
+def problems(*codes: int, streaming: bool = False) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for these error codes, all problem+json. Without ``model`` (for
+    ``streaming`` routes), so the problem is not also listed under the route's media type."""
+    schema = {"schema": {"$ref": "#/components/schemas/Problem"}}
+    documented: dict[str, Any] = {} if streaming else {"model": Problem}
+    return {
+        code: {
+            **documented,
+            "description": PROBLEM_DESCRIPTIONS[code],
+            "content": {"application/problem+json": schema},
+        }
+        for code in codes
+    }
+
+
+# -- tasks ------------------------------------------------------------------------------------
+
+
+class ProgressOut(BaseModel):
+    current_step: int | None
+    total_steps: int | None
+    percent: float | None
+    message: str | None
+    label: str = Field(description='"Step 2 of 5" when the task declares steps, else the message.')
+
+
+class ErrorOut(BaseModel):
+    type: str
+    message: str
+    traceback: str | None
+
+
+class StepOut(BaseModel):
+    name: str
+    position: int
+    status: StepStatus
+    started_at: datetime | None
+    finished_at: datetime | None
+    detail: str | None
+    output: Any = Field(None, description="The step's saved result (JSON).")
+
+
+class AttemptOut(BaseModel):
+    attempt: int
+    worker: str | None
+    started_at: datetime
+    finished_at: datetime | None
+    error: ErrorOut | None
+
+
+class TaskSummary(BaseModel):
+    """A task as lists show it (no steps, attempts or outputs)."""
+
+    id: str
+    workspace_id: str
+    task_name: str
+    name: str
+    type: TaskType
+    origin: str | None
+    status: Status
+    input: dict[str, Any]
+    priority: int
+    queue: str
+    timeout_s: float
+    max_retries: int
+    retry_delay_s: float
+    retry_backoff: float
+    deadline: datetime | None
+    idempotency_key: str | None
+    attempt: int
+    run: int
+    worker: str | None
+    worker_pid: int | None
+    created_at: datetime
+    dispatched_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    heartbeat_at: datetime | None
+    next_attempt_at: datetime | None
+    cancel_requested_at: datetime | None
+    pause_requested_at: datetime | None
+    error: ErrorOut | None
+    progress: ProgressOut
+    updated_at: datetime | None
+
+
+class TaskDetail(TaskSummary):
+    """A task with everything about it: steps, each failed attempt's error, output names."""
+
+    steps: list[StepOut]
+    attempts: list[AttemptOut]
+    output_names: list[str]
+
+
+class TaskPage(BaseModel):
+    items: list[TaskSummary]
+    total: int = Field(description="Tasks matching the filters in all.")
+    limit: int
+    skip: int
+    next_cursor: str | None = Field(
+        description="Pass as `after` for the next page; null when no more follow."
+    )
+
+
+class TaskFilters(BaseModel):
+    """Which tasks: every given field must match."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Status | None = None
+    type: TaskType | None = None
+    origin: str | None = Field(None, max_length=200)
+    task: str | None = Field(None, max_length=200, description="The registered task name.")
+    q: str | None = Field(None, max_length=200, description="Case-insensitive name search.")
+    created_after: AssumedUTC | None = Field(None, description="ISO 8601; UTC if no offset.")
+    created_before: AssumedUTC | None = Field(None, description="ISO 8601; UTC if no offset.")
+
+    def to_filter(self, workspace_id: str) -> TaskFilter:
+        return TaskFilter(
+            workspace_id,
+            status=self.status,
+            task_name=self.task,
+            type=self.type,
+            origin=self.origin,
+            q=self.q or None,
+            created_after=self.created_after,
+            created_before=self.created_before,
+        )
+
+
+class ListParams(TaskFilters):
+    model_config = ConfigDict(extra="ignore")
+
+    limit: int = Field(25, ge=1, le=MAX_PAGE)
+    skip: int | None = Field(None, ge=0, description="Tasks to skip (default 0).")
+    offset: int | None = Field(None, ge=0, description="An alias of `skip`.")
+    after: str | None = Field(None, max_length=200, description="A `next_cursor`.")
+
+    def start(self) -> int:
+        if self.skip is not None and self.offset is not None and self.skip != self.offset:
+            raise ValidationError("offset", "is an alias of skip; give one or the other")
+        return self.skip if self.skip is not None else self.offset or 0
+
+
+class SubmitIn(BaseModel):
+    """A submission; anything left out takes the task's default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    task: str = Field(min_length=1, max_length=200, description="A registered task name.")
+    input: dict[str, Any] | None = Field(None, description="The task's input, a JSON object.")
+    name: str | None = Field(None, min_length=1, max_length=MAX_NAME_CHARS)
+    priority: int | None = Field(None, strict=True, ge=PRIORITY_MIN, le=PRIORITY_MAX)
+    timeout: Seconds | None = Field(None, gt=0, description="Seconds.")
+    retries: int | None = Field(None, strict=True, ge=0, le=1000)
+    retry_delay: Seconds | None = Field(None, ge=0, description="Seconds.")
+    deadline: AwareDatetime | None = Field(None, description="Growth and Enterprise plans.")
+    depends_on: list[str] | None = Field(
+        None, max_length=1000, description="Task ids (Growth and Enterprise; with pipelines)."
+    )
+    idempotency_key: str | None = Field(None, min_length=1, max_length=MAX_KEY_CHARS)
+
+    def submission(self, header_key: str | None) -> Submission:
+        """What to submit; the ``Idempotency-Key`` header and body field must agree."""
+        key = self.idempotency_key
+        if header_key is not None and key is not None and header_key != key:
+            raise ValidationError("idempotency_key", "differs from the Idempotency-Key header")
+        return Submission(
+            name=self.name,
+            priority=self.priority,
+            timeout=self.timeout,
+            retries=self.retries,
+            retry_delay=self.retry_delay,
+            deadline=self.deadline,
+            idempotency_key=key if key is not None else header_key,
+        )
+
+
+# -- bulk -------------------------------------------------------------------------------------
+
+
+class BulkIn(BaseModel):
+    """One action on many tasks: name them by `ids`, or select them with `filter`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["cancel", "retry", "pause", "resume"]
+    ids: list[str] | None = Field(None, min_length=1, max_length=BULK_MAX)
+    filter: TaskFilters | None = None
+
+    def target(self, workspace_id: str) -> list[str] | TaskFilter:
+        if self.ids is not None and self.filter is None:
+            return self.ids
+        if self.filter is not None and self.ids is None:
+            return self.filter.to_filter(workspace_id)
+        raise ValidationError("ids", "give either ids or filter (exactly one)")
+
+
+class Skipped(BaseModel):
+    id: str
+    reason: str = Field(description='Why not: "not found", or e.g. "it is completed".')
+
+
+class BulkOut(BaseModel):
+    action: str
+    changed: int = Field(description="Tasks the action applied to.")
+    skipped: list[Skipped]
+    matched: int = Field(description="Tasks the ids or filter selected.")
+    capped: bool = Field(description="More matched than `max_tasks`; the newest were acted on.")
+    max_tasks: int = Field(description="The most tasks one bulk request acts on.")
+
+
+# -- definitions and events -------------------------------------------------------------------
+
+
+class DefaultsOut(BaseModel):
+    timeout_s: float
+    retries: int
+    retry_delay_s: float
+    retry_backoff: float
+    priority: int
+    queue: str
+    steps: list[str]
+
+
+class DefinitionOut(BaseModel):
+    name: str
+    description: str
+    defaults: DefaultsOut
+
+
+class StepStateOut(BaseModel):
+    name: str
+    status: StepStatus
+
+
+class TaskEvent(BaseModel):
+    """The data of an SSE ``task`` event."""
+
+    id: str
+    name: str
+    task_name: str
+    status: Status
+    progress: ProgressOut
+    step: StepStateOut | None
+    updated_at: datetime

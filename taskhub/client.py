@@ -1,0 +1,201 @@
+"""``TaskHubClient``: the SDK over HTTP, with the local :class:`~taskhub.hub.TaskHub`'s method
+names and return types, and the API's problem+json answers raised as the same error tree."""
+
+from __future__ import annotations
+
+import builtins
+import time
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+
+from .errors import (
+    AuthError,
+    ConflictError,
+    NotFoundError,
+    PlanError,
+    TaskhubError,
+    TaskTimeoutError,
+    TransitionError,
+    ValidationError,
+)
+from .records import Notification, Output, TaskRecord
+from .serialize import record_from_dict
+from .states import Outcome, Status
+from .submissions import Seconds
+
+API = "/api/v1"
+
+
+class TaskHubClient:
+    def __init__(
+        self,
+        url: str,
+        key: str,
+        *,
+        timeout_s: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._http = httpx.Client(
+            base_url=url.rstrip("/"),
+            timeout=timeout_s,
+            headers={"Authorization": f"Bearer {key}"},
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> TaskHubClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # -- the SDK, as on TaskHub ------------------------------------------------------------
+
+    def submit(
+        self,
+        task: str,
+        input: dict[str, Any] | None = None,
+        *,
+        name: str | None = None,
+        priority: int | None = None,
+        timeout: Seconds | None = None,
+        retries: int | None = None,
+        retry_delay: Seconds | None = None,
+        deadline: datetime | None = None,
+        idempotency_key: str | None = None,
+    ) -> TaskRecord:
+        body = {
+            "task": task,
+            "input": input or {},
+            "name": name,
+            "priority": priority,
+            "timeout": _seconds(timeout),
+            "retries": retries,
+            "retry_delay": _seconds(retry_delay),
+            "deadline": deadline.isoformat() if deadline else None,
+            "idempotency_key": idempotency_key,
+        }
+        sent = {key: value for key, value in body.items() if value is not None}
+        return record_from_dict(self._call("POST", "/tasks", json=sent))
+
+    def submit_many(
+        self, task: str, inputs: Iterable[dict[str, Any]], **options: Any
+    ) -> builtins.list[str]:
+        return [self.submit(task, item, **options).id for item in inputs]
+
+    def get(self, task_id: str) -> TaskRecord:
+        return record_from_dict(self._call("GET", f"/tasks/{task_id}"))
+
+    def list(
+        self,
+        *,
+        status: Status | str | None = None,
+        task: str | None = None,
+        limit: int = 25,
+        skip: int = 0,
+    ) -> tuple[builtins.list[TaskRecord], int]:
+        params: dict[str, Any] = {"limit": limit, "skip": skip}
+        if status is not None:
+            params["status"] = Status(status).value
+        if task is not None:
+            params["task"] = task
+        page = self._call("GET", "/tasks", params=params)
+        return [record_from_dict(item) for item in page["items"]], int(page["total"])
+
+    def output(self, task_id: str, name: str = "result") -> Output:
+        reply = self._send("GET", f"/tasks/{task_id}/outputs/{name}")
+        content_type = reply.headers.get("content-type", "").split(";")[0]
+        return Output(name, content_type, reply.text, len(reply.content))
+
+    def wait(self, task_id: str, *, timeout_s: float = 60.0, poll_s: float = 0.2) -> TaskRecord:
+        give_up = time.monotonic() + timeout_s
+        while True:
+            record = self.get(task_id)
+            if record.status.is_final:
+                return record
+            if time.monotonic() >= give_up:
+                raise TaskTimeoutError(task_id, record.status.value, timeout_s)
+            time.sleep(poll_s)
+
+    def cancel(self, task_id: str) -> TaskRecord:
+        return self._act(task_id, "cancel")
+
+    def pause(self, task_id: str) -> TaskRecord:
+        return self._act(task_id, "pause")
+
+    def resume(self, task_id: str) -> TaskRecord:
+        return self._act(task_id, "resume")
+
+    def retry(self, task_id: str) -> TaskRecord:
+        return self._act(task_id, "retry")
+
+    def notifications(self, limit: int = 50) -> builtins.list[Notification]:
+        page = self._call("GET", "/notifications", params={"limit": limit})
+        return [_notification(item) for item in page["items"]]
+
+    # -- HTTP ------------------------------------------------------------------------------
+
+    def _act(self, task_id: str, action: str) -> TaskRecord:
+        return record_from_dict(self._call("POST", f"/tasks/{task_id}/{action}"))
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        return self._send(method, path, **kwargs).json()
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            reply = self._http.request(method, API + path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise TaskhubError(f"taskhub API unreachable: {exc}") from exc
+        if reply.status_code >= 400:
+            raise _problem_error(reply, path)
+        return reply
+
+
+def _seconds(value: Seconds | None) -> float | None:
+    return value.total_seconds() if isinstance(value, timedelta) else value
+
+
+def _problem_error(reply: httpx.Response, path: str) -> TaskhubError:
+    try:
+        problem: dict[str, Any] = reply.json()
+    except ValueError:
+        problem = {}
+    detail = str(problem.get("detail") or reply.reason_phrase)
+    code = reply.status_code
+    if code == 422:
+        field = str(problem.get("field") or "")
+        return ValidationError(field, detail.removeprefix(f"{field}: "))
+    if code == 404:
+        return NotFoundError("task", path.split("/")[2] if path.count("/") > 1 else path)
+    if code == 409 and problem.get("current_status"):
+        parts = path.strip("/").split("/")
+        return TransitionError(parts[1], parts[-1], str(problem["current_status"]))
+    if code == 409:
+        return ConflictError(detail)
+    if code == 401:
+        return AuthError(detail)
+    if code == 403:
+        return PlanError(
+            str(problem.get("feature")), str(problem.get("current_plan")), str(problem.get("plan"))
+        )
+    return TaskhubError(f"HTTP {code}: {detail}")
+
+
+def _notification(data: dict[str, Any]) -> Notification:
+    when = datetime.fromisoformat
+    return Notification(
+        id=data["id"],
+        workspace_id=data.get("workspace_id", ""),
+        task_id=data["task_id"],
+        outcome=Outcome(data["outcome"]),
+        kind=data["kind"],
+        title=data["title"],
+        description=data["description"],
+        created_at=when(data["created_at"]),
+        read_at=when(data["read_at"]) if data.get("read_at") else None,
+    )

@@ -1,0 +1,239 @@
+"""Outbound webhooks: each stored notification POSTed, signed, to the workspace's subscribers.
+
+After an outcome's notification is stored, :func:`enqueue` writes one pending delivery per live
+subscription and queues the ``taskhub.deliver_webhook`` Celery task for each. :func:`deliver`
+makes one attempt, signed as Standard Webhooks define (the ``webhook-id`` is stable per
+subscription and notification, so receivers can dedupe), and says when to try again.
+
+The hot path stays cheap: whether a workspace has subscriptions is remembered per process for
+``webhook_cache_s``, so a workspace without any costs one indexed query per that interval.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from . import signing
+from .clock import now
+from .errors import ValidationError
+from .hooks_store import DELIVERED, FAILED, PENDING, DeliveryJob, HookStore, Subscription
+from .hooks_store import WebhookDelivery as Delivery
+from .records import Notification, TaskRecord
+from .retries import backoff_s
+from .states import Outcome
+
+if TYPE_CHECKING:
+    from .hub import TaskHub
+
+log = logging.getLogger(__name__)
+
+DELIVER = "taskhub.deliver_webhook"
+DELIVERY_PRIORITY = 5
+USER_AGENT = "taskhub-webhooks/1"
+MAX_URL_CHARS = 2000
+MAX_ERROR_CHARS = 500
+IDS = uuid.UUID("5b0f4d1e-7a54-4c5e-9a55-2f1d3c9e8b71")  # namespace of stable webhook-ids
+
+
+# -- subscriptions -------------------------------------------------------------------------------
+
+
+def subscribe(hub: TaskHub, workspace_id: str, url: str) -> tuple[Subscription, str]:
+    """A new subscription; its signing secret is returned here and never again."""
+    secret = signing.new_secret()
+    subscription = Subscription(str(uuid.uuid4()), workspace_id, check_url(url), now(), secret)
+    HookStore(hub.store).insert_subscription(subscription)
+    SUBSCRIBERS.forget(workspace_id)
+    return subscription, secret
+
+
+def get(hub: TaskHub, workspace_id: str, subscription_id: str) -> Subscription:
+    return HookStore(hub.store).subscription(workspace_id, subscription_id)
+
+
+def page(
+    hub: TaskHub, workspace_id: str, *, limit: int = 25, skip: int = 0
+) -> tuple[list[Subscription], int]:
+    return HookStore(hub.store).subscriptions(workspace_id, limit=limit, skip=skip)
+
+
+def unsubscribe(hub: TaskHub, workspace_id: str, subscription_id: str) -> None:
+    """Soft delete: its deliveries stay readable; pending ones are not sent."""
+    HookStore(hub.store).delete_subscription(workspace_id, subscription_id, now())
+    SUBSCRIBERS.forget(workspace_id)
+
+
+def deliveries(
+    hub: TaskHub, workspace_id: str, subscription_id: str, *, limit: int = 25, skip: int = 0
+) -> tuple[list[Delivery], int]:
+    hooks = HookStore(hub.store)
+    hooks.subscription(workspace_id, subscription_id)  # scope check
+    return hooks.webhook_deliveries(subscription_id, limit=limit, skip=skip)
+
+
+def check_url(url: object) -> str:
+    """An absolute http(s) URL with a host, or ``ValidationError`` on ``url``."""
+    problem = "must be an absolute http:// or https:// URL"
+    if not isinstance(url, str) or len(url) > MAX_URL_CHARS:
+        raise ValidationError("url", f"{problem} of at most {MAX_URL_CHARS} characters")
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise ValidationError("url", problem) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValidationError("url", problem)
+    return url.strip()
+
+
+class SubscriberCache:
+    """Per process: whether a workspace has live subscriptions, remembered for a few seconds."""
+
+    MAX_ENTRIES = 10_000
+
+    def __init__(self) -> None:
+        self._known: dict[str, tuple[float, bool]] = {}  # workspace id → (valid until, has any)
+
+    def has(self, hub: TaskHub, workspace_id: str) -> bool:
+        at = time.monotonic()
+        cached = self._known.get(workspace_id)
+        if cached is not None and cached[0] > at:
+            return cached[1]
+        has = HookStore(hub.store).has_subscriptions(workspace_id)
+        if len(self._known) >= self.MAX_ENTRIES:
+            self._known.clear()
+        self._known[workspace_id] = (at + hub.settings.webhook_cache_s, has)
+        return has
+
+    def forget(self, workspace_id: str) -> None:
+        self._known.pop(workspace_id, None)
+
+
+SUBSCRIBERS = SubscriberCache()
+
+
+# -- after an outcome --------------------------------------------------------------------------
+
+
+def enqueue(hub: TaskHub, record: TaskRecord, outcome: Outcome) -> None:
+    """Queue the deliveries of ``record``'s ``outcome`` notification. Never raises."""
+    try:
+        if not SUBSCRIBERS.has(hub, record.workspace_id):
+            return
+        ids = HookStore(hub.store).create_deliveries(
+            record.workspace_id, record.id, record.run, outcome.value, now()
+        )
+        _publish(hub, ids)
+    except Exception:
+        log.exception("could not queue the webhook deliveries of task %s", record.id)
+
+
+def _publish(hub: TaskHub, ids: list[int]) -> None:
+    from .celery_app import broker_priority  # imported late: celery_app reaches back here
+
+    if not ids:
+        return
+    app, settings = hub.celery, hub.settings
+    priority = broker_priority(settings, DELIVERY_PRIORITY)
+    try:
+        with app.producer_or_acquire() as producer:
+            for delivery_id in ids:
+                app.send_task(
+                    DELIVER,
+                    args=(delivery_id,),
+                    queue=settings.default_queue,
+                    priority=priority,
+                    producer=producer,
+                )
+    except Exception as exc:  # the broker's own message may name its URL: keep only the kind
+        log.warning("could not queue %d webhook deliveries: %s", len(ids), type(exc).__name__)
+        failed = {"status": FAILED, "last_error": f"could not be queued: {type(exc).__name__}"}
+        for delivery_id in ids:
+            HookStore(hub.store).record_attempt(delivery_id, 0, failed)
+
+
+# -- one attempt -------------------------------------------------------------------------------
+
+
+def deliver(hub: TaskHub, delivery_id: int) -> float | None:
+    """One attempt at one delivery; returns seconds until the next attempt, or ``None``."""
+    hooks, settings = HookStore(hub.store), hub.settings
+    job = hooks.delivery_job(delivery_id)
+    if job is None or job.delivery.status != PENDING:
+        return None
+    before = job.delivery.attempts
+    if not job.subscription_live:
+        hooks.record_attempt(delivery_id, before, {"status": FAILED, "last_error": "unsubscribed"})
+        return None
+    status, error = _post(job, settings.webhook_timeout_s)
+    attempts = before + 1
+    values: dict[str, Any] = {"attempts": attempts, "response_status": status}
+    if error is None:
+        values.update(status=DELIVERED, delivered_at=now())
+    else:
+        values["last_error"] = error
+        if attempts >= settings.webhook_max_attempts:
+            values["status"] = FAILED
+    log.info("webhook delivery %d, attempt %d: %s", delivery_id, attempts, error or status)
+    recorded = hooks.record_attempt(delivery_id, before, values)
+    if not recorded or values.get("status") in (DELIVERED, FAILED):
+        return None
+    return backoff_s(attempts, settings.webhook_retry_delay_s, 2.0, settings.max_retry_delay_s)
+
+
+def _post(job: DeliveryJob, timeout_s: float) -> tuple[int | None, str | None]:
+    """POST the signed notification; returns (response status, error or ``None`` on 2xx)."""
+    body = payload(job.notification)
+    headers = signing.headers(job.secret, message_id(job.delivery), int(time.time()), body)
+    headers.update({"content-type": "application/json", "user-agent": USER_AGENT})
+    try:
+        with (
+            httpx.Client(timeout=timeout_s, follow_redirects=False) as client,
+            client.stream("POST", job.url, content=body, headers=headers) as response,
+        ):
+            if response.is_success:
+                return response.status_code, None
+            return response.status_code, _short(f"HTTP {response.status_code}: {_some(response)}")
+    except Exception as exc:  # whatever the URL or the network did is this attempt's error
+        return None, _short(f"{type(exc).__name__}: {exc}")
+
+
+def _some(response: httpx.Response, limit: int = 200) -> str:
+    """The start of a response body, without reading more of it than that."""
+    head = b""
+    for chunk in response.iter_bytes():
+        head += chunk
+        if len(head) >= limit:
+            break
+    return head[:limit].decode(errors="replace").strip()
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 1] + "…"
+
+
+def message_id(delivery: Delivery) -> str:
+    """The ``webhook-id``: the same for every attempt of one notification to one subscriber."""
+    return "msg_" + uuid.uuid5(IDS, f"{delivery.subscription_id}/{delivery.notification_id}").hex
+
+
+def payload(notification: Notification) -> bytes:
+    """The body: the notification as the API shows it (without ``read_at``), and its type."""
+    body = {
+        "type": f"task.{notification.outcome.value}",
+        "id": notification.id,
+        "task_id": notification.task_id,
+        "kind": notification.kind,
+        "outcome": notification.outcome.value,
+        "title": notification.title,
+        "description": notification.description,
+        "created_at": notification.created_at.isoformat().replace("+00:00", "Z"),
+    }
+    return json.dumps(body, separators=(",", ":")).encode()
