@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, func, literal, select, tuple_
 
 from . import models as m
 from .records import Progress, StepState, TaskChange, TaskRecord
@@ -114,9 +114,16 @@ def _newest_first(query: Select[Any]) -> Select[Any]:
 
 
 def _before(position: Position) -> Any:
-    """Strictly after ``position`` in newest-first order."""
-    same_time = and_(T.c.created_at == position.created_at, T.c.id < position.id)
-    return or_(T.c.created_at < position.created_at, same_time)
+    """Strictly after ``position`` in newest-first order.
+
+    A row-value comparison, with the bound on ``created_at`` spelled out, so the index on
+    ``(workspace_id[, status], created_at)`` seeks to the position instead of filtering every
+    newer row: page 10,000 costs what page 1 costs.
+    """
+    after = tuple_(T.c.created_at, T.c.id) < tuple_(
+        literal(position.created_at, T.c.created_at.type), literal(position.id, T.c.id.type)
+    )
+    return and_(T.c.created_at <= position.created_at, after)
 
 
 def _change(r: Any) -> TaskChange:
