@@ -16,7 +16,7 @@ from typing import Any
 from celery import Celery
 from sqlalchemy.orm import Session
 
-from . import db, service, signals
+from . import db, inbox, service, signals
 from .accounts_store import AccountStore
 from .celery_app import bind_definition, create_celery
 from .clock import now
@@ -148,7 +148,7 @@ class TaskHub:
         return service.retry(self, self.workspace_id, task_id)
 
     def notifications(self, limit: int = 50) -> builtins.list[Notification]:
-        return self.store.notifications(self.workspace_id, limit)
+        return inbox.page(self, self.workspace_id, limit=limit)[0]
 
     def sweep(self) -> None:
         self.dispatcher.sweep()

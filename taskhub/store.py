@@ -26,12 +26,11 @@ from .records import (
     ErrorInfo,
     NewNotification,
     NewTask,
-    Notification,
     Progress,
     TaskOptions,
     TaskRecord,
 )
-from .states import Outcome, Status, TaskType, transition
+from .states import Status, TaskType, transition
 
 T = m.tasks
 
@@ -353,17 +352,6 @@ class Store:
             query = select(T).where(waiting, T.c.deadline.is_not(None), T.c.deadline < at)
             return [_record(row) for row in c.execute(query)]
 
-    def notifications(self, workspace_id: str, limit: int = 50) -> list[Notification]:
-        n = m.notifications
-        query = (
-            select(n)
-            .where(n.c.workspace_id == workspace_id)
-            .order_by(n.c.created_at.desc(), n.c.id.desc())
-            .limit(limit)
-        )
-        with self.read() as c:
-            return [_notification(row) for row in c.execute(query)]
-
 
 def _new_row(task: NewTask) -> dict[str, Any]:
     o = task.options
@@ -441,18 +429,3 @@ def _error(r: RowMapping) -> ErrorInfo | None:
 def _attempt(row: Row[Any]) -> AttemptRecord:
     r = row._mapping
     return AttemptRecord(r["attempt"], r["worker"], r["started_at"], r["finished_at"], _error(r))
-
-
-def _notification(row: Row[Any]) -> Notification:
-    r = row._mapping
-    return Notification(
-        id=r["id"],
-        workspace_id=r["workspace_id"],
-        task_id=r["task_id"],
-        outcome=Outcome(r["outcome"]),
-        kind=r["kind"],
-        title=r["title"],
-        description=r["description"],
-        created_at=r["created_at"],
-        read_at=r["read_at"],
-    )
