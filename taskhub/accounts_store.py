@@ -41,10 +41,6 @@ class AccountStore:
             raise NotFoundError("workspace", ident or name or "")
         return Workspace(**row._mapping)
 
-    def set_plan(self, workspace_id: str, plan: str) -> None:
-        with self.store.begin() as c:
-            c.execute(update(W).where(W.c.id == workspace_id).values(plan=plan))
-
     def insert_key(self, key: ApiKey, key_hash: str) -> None:
         with self.store.begin() as c:
             c.execute(insert(K).values(key_hash=key_hash, **_key_values(key)))

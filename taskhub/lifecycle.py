@@ -101,7 +101,7 @@ class Lifecycle:
             )
             if record is not None and output is not None:
                 self.hub.runs.put_output(task_id, output, at, conn=c)
-        self._notify(record, Outcome.COMPLETED)
+        announce(self.hub, record, Outcome.COMPLETED)
         return record
 
     def _complete_in_one_statement(
@@ -111,7 +111,7 @@ class Lifecycle:
         if not finish_store.complete(self.store, claimed.id, at, note, output):
             return None
         record = replace(claimed, status=Status.COMPLETED, finished_at=at, worker_pid=None)
-        self._notify(record, Outcome.COMPLETED)
+        announce(self.hub, record, Outcome.COMPLETED)
         return record
 
     def fail(self, task_id: str, error: ErrorInfo, action: str = "fail") -> TaskRecord | None:
@@ -129,7 +129,7 @@ class Lifecycle:
             )
             if record is not None and record.attempt > 0:
                 self.store.record_attempt_error(c, record, error, at)
-        self._notify(record, Outcome.FAILED)
+        announce(self.hub, record, Outcome.FAILED)
         return record
 
     def expire(self, task_id: str) -> TaskRecord | None:
@@ -159,13 +159,10 @@ class Lifecycle:
             record = self.store.transition(
                 task_id, "stop_cancelled", values, notify=describe(Outcome.CANCELLED)
             )
-            self._notify(record, Outcome.CANCELLED)
+            announce(self.hub, record, Outcome.CANCELLED)
             return record
         values = {"worker_pid": None, "pause_requested_at": None}
         return self.store.transition(task_id, "stop_paused", values)
-
-    def _notify(self, record: TaskRecord | None, outcome: Outcome) -> None:
-        announce(self.hub, record, outcome)
 
 
 def _start(worker: str, pid: int) -> tuple[datetime, dict[str, Any], ColumnElement[bool]]:

@@ -15,7 +15,6 @@ from typing import Any
 from .records import (
     AttemptRecord,
     ErrorInfo,
-    Output,
     Progress,
     StepRecord,
     TaskChange,
@@ -76,12 +75,6 @@ def definition_to_dict(definition: TaskDefinition, settings: Settings) -> dict[s
         "steps": list(d.steps),
     }
     return {"name": d.name, "description": d.description, "defaults": defaults}
-
-
-def output_to_dict(output: Output) -> dict[str, Any]:
-    """A named output as a JSON-able dict."""
-    result: dict[str, Any] = to_jsonable(output)
-    return result
 
 
 def _when(value: str | None) -> datetime | None:

@@ -28,7 +28,6 @@ class Status(StrEnum):
 
 
 FINAL_STATUSES = frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELLED})
-WAITING_STATUSES = frozenset({Status.PENDING, Status.RETRYING})
 
 
 class StepStatus(StrEnum):
