@@ -11,12 +11,9 @@ import os
 import traceback as tb
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from sqlalchemy import ColumnElement, and_, or_
-
-from . import finish_store
-from . import models as m
+from . import worker_store
 from .clock import now
 from .errors import ValidationError
 from .notifications import announce, describe
@@ -27,7 +24,6 @@ if TYPE_CHECKING:
     from .hub import TaskHub
 
 log = logging.getLogger(__name__)
-T = m.tasks
 
 DEADLINE_EXCEEDED = ErrorInfo("DeadlineExceeded", "deadline exceeded")
 
@@ -56,14 +52,14 @@ class Lifecycle:
         """
         limits = self.hub.settings.plan_max_running
         if not limits:
-            at, values, in_time = _start(worker, pid)
-            record = self.store.transition(task_id, "start", values, where=in_time)
+            at = now()
+            record = worker_store.claim(self.store, task_id, worker, pid, at)
         else:
             with self.store.begin() as c:
                 if self.store.running_limit_reached(c, task_id, limits):
                     raise Deferred(f"task {task_id}: its workspace runs its plan's maximum")
-                at, values, in_time = _start(worker, pid)  # read the clock once the lock is ours
-                record = self.store.transition(task_id, "start", values, where=in_time, conn=c)
+                at = now()  # read the clock once the lock is ours
+                record = worker_store.claim(self.store, task_id, worker, pid, at, conn=c)
         if record is not None:
             return record
         current = self.store.get(task_id)
@@ -71,8 +67,7 @@ class Lifecycle:
             self.expire(task_id)  # not in time: the only reason "start" can refuse these
             return None
         if current.status is Status.IN_PROGRESS and self._is_lost(current, worker, at):
-            same = and_(T.c.attempt == current.attempt, T.c.worker_pid == current.worker_pid)
-            return self.store.transition(task_id, "take_over", values, where=same)
+            return worker_store.take_over(self.store, current, worker, pid, at)
         return None
 
     def _is_lost(self, record: TaskRecord, worker: str, at: datetime) -> bool:
@@ -108,7 +103,7 @@ class Lifecycle:
         self, claimed: TaskRecord, at: datetime, output: Output | None
     ) -> TaskRecord | None:
         note = describe(Outcome.COMPLETED)(claimed)  # name, task and attempt are as claimed
-        if not finish_store.complete(self.store, claimed.id, at, note, output):
+        if not worker_store.complete(self.store, claimed.id, at, note, output):
             return None
         record = replace(claimed, status=Status.COMPLETED, finished_at=at, worker_pid=None)
         announce(self.hub, record, Outcome.COMPLETED)
@@ -163,23 +158,6 @@ class Lifecycle:
             return record
         values = {"worker_pid": None, "pause_requested_at": None}
         return self.store.transition(task_id, "stop_paused", values)
-
-
-def _start(worker: str, pid: int) -> tuple[datetime, dict[str, Any], ColumnElement[bool]]:
-    """The values a claim writes, and the clause that it is still in time, as of now."""
-    at = now()
-    values = {
-        "attempt": T.c.attempt + 1,
-        "worker": worker,
-        "worker_pid": pid,
-        "started_at": at,
-        "heartbeat_at": at,
-        "next_attempt_at": None,
-        "error_type": None,
-        "error_message": None,
-        "error_traceback": None,
-    }
-    return at, values, or_(T.c.deadline.is_(None), T.c.deadline > at)
 
 
 def pid_alive(pid: int | None) -> bool:

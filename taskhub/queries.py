@@ -14,8 +14,9 @@ from sqlalchemy import Select, and_, func, literal, select, tuple_
 
 from . import models as m
 from .records import Progress, StepState, TaskChange, TaskRecord
+from .rows import task_record
 from .states import Status, StepStatus
-from .store import Store, TaskFilter, _record
+from .store import Store, TaskFilter
 
 T, S = m.tasks, m.task_steps
 
@@ -41,7 +42,7 @@ class TaskQueries:
         query = _newest_first(select(T).where(*page)).limit(limit + 1).offset(skip)
         with self.store.read() as c:
             total = c.execute(select(func.count()).select_from(T).where(*clauses)).scalar_one()
-            records = [_record(row) for row in c.execute(query)]
+            records = [task_record(row) for row in c.execute(query)]
         return records[:limit], int(total), len(records) > limit
 
     def task_ids(self, where: TaskFilter, *, limit: int) -> tuple[list[str], int]:

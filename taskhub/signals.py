@@ -56,6 +56,7 @@ def connect(hub: TaskHub) -> None:
 
     def on_process_init(**_: Any) -> None:
         hub.engine.dispose(close=False)  # connections are not shared across a fork
+        hub.store.pin_connections()  # a pool process runs statement after statement
 
     signals.task_success.connect(on_success, weak=False, dispatch_uid=f"{uid}-success")
     signals.task_retry.connect(on_retry, weak=False, dispatch_uid=f"{uid}-retry")

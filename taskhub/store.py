@@ -6,30 +6,23 @@ the state machine in :mod:`taskhub.states`. Driver errors are wrapped in :class:
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, RowMapping, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from . import models as m
 from .clock import now
 from .db import READ_ONLY
 from .errors import NotFoundError, StoreError, TransitionError
-from .records import (
-    AttemptRecord,
-    Control,
-    ErrorInfo,
-    NewNotification,
-    NewTask,
-    Progress,
-    TaskOptions,
-    TaskRecord,
-)
+from .records import Control, ErrorInfo, NewNotification, NewTask, TaskRecord
+from .rows import attempt_record, new_row, task_record
 from .states import Status, TaskType, transition
 
 T = m.tasks
@@ -56,6 +49,15 @@ class Store:
         self.engine = engine
         self.is_postgres = engine.dialect.name == "postgresql"
         self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._pinned: threading.local | None = None
+
+    def pin_connections(self) -> None:
+        """From now on each thread keeps one autocommit connection for :meth:`single`.
+
+        For worker processes, which run a few statements per task: no pool checkout, no
+        isolation-level reset on check-in. Call it in each process after it forked.
+        """
+        self._pinned = threading.local()
 
     @contextmanager
     def begin(self, conn: Connection | None = None) -> Iterator[Connection]:
@@ -76,10 +78,23 @@ class Store:
             with self.begin() as c:
                 yield c
             return
+        if self._pinned is None:
+            try:
+                with self._autocommit.connect() as c:
+                    yield c
+            except SQLAlchemyError as exc:
+                raise StoreError(f"database error: {exc.__class__.__name__}: {exc}") from exc
+            return
+        conn: Connection | None = getattr(self._pinned, "conn", None)
         try:
-            with self._autocommit.connect() as c:
-                yield c
+            if conn is None:
+                conn = self._pinned.conn = self._autocommit.connect()
+            yield conn
         except SQLAlchemyError as exc:
+            self._pinned.conn = None  # broken or closed: the next call opens another
+            if conn is not None:
+                with suppress(SQLAlchemyError):
+                    conn.close()
             raise StoreError(f"database error: {exc.__class__.__name__}: {exc}") from exc
 
     @contextmanager
@@ -110,13 +125,13 @@ class Store:
         if not new:
             return
         with self.begin(conn) as c:
-            c.execute(insert(T), [_new_row(task) for task in new])
+            c.execute(insert(T), [new_row(task) for task in new])
 
     def insert_idempotent(self, new: NewTask, conn: Connection | None = None) -> TaskRecord:
         """Insert ``new``, or return the task already holding its idempotency key."""
         if new.idempotency_key is None:
             with self.begin(conn) if conn is not None else self.single() as c:
-                c.execute(insert(T).values(_new_row(new)))
+                c.execute(insert(T).values(new_row(new)))
             return new.as_record()
         with self.begin(conn) as c:
             existing = self._by_key(c, new.workspace_id, new.idempotency_key)
@@ -124,7 +139,7 @@ class Store:
                 return existing
             try:
                 with c.begin_nested():
-                    c.execute(insert(T).values(_new_row(new)))
+                    c.execute(insert(T).values(new_row(new)))
             except IntegrityError:
                 found = self._by_key(c, new.workspace_id, new.idempotency_key)
                 if found is None:
@@ -137,7 +152,7 @@ class Store:
             return None
         where = and_(T.c.workspace_id == workspace_id, T.c.idempotency_key == key)
         row = c.execute(select(T).where(where)).one_or_none()
-        return _record(row) if row else None
+        return task_record(row) if row else None
 
     def mark_dispatched(self, ids: Sequence[str], now: datetime) -> None:
         with self.single() as c:
@@ -159,7 +174,7 @@ class Store:
         row = c.execute(query).one_or_none()
         if row is None:
             raise NotFoundError("task", task_id)
-        return _record(row)
+        return task_record(row)
 
     def _with_detail(self, c: Connection, record: TaskRecord) -> TaskRecord:
         from dataclasses import replace
@@ -179,7 +194,7 @@ class Store:
         return replace(
             record,
             steps=tuple(read_steps(c, record.id)),
-            attempts=tuple(_attempt(row) for row in attempts),
+            attempts=tuple(attempt_record(row) for row in attempts),
             output_names=tuple(outputs.scalars()),
         )
 
@@ -229,7 +244,7 @@ class Store:
             row = c.execute(statement).one_or_none()
             if row is None:
                 return None
-            record = _record(row)
+            record = task_record(row)
             if notify is not None:
                 self._insert_notification(c, record, notify(record))
             return record
@@ -274,7 +289,7 @@ class Store:
         )
         with self.single() as c:
             row = c.execute(statement).one_or_none()
-        return _record(row) if row else None
+        return task_record(row) if row else None
 
     def running_limit_reached(self, c: Connection, task_id: str, limits: Mapping[str, int]) -> bool:
         """Whether the task's workspace already runs as many tasks as its plan allows.
@@ -336,96 +351,18 @@ class Store:
             .limit(limit)
         )
         with self.read() as c:
-            return [_record(row) for row in c.execute(query)]
+            return [task_record(row) for row in c.execute(query)]
 
     def lost(self, heartbeat_before: datetime, retry_due_before: datetime) -> list[TaskRecord]:
         """Running tasks whose heartbeat went stale, and retries whose message never came."""
         stale = and_(T.c.status == Status.IN_PROGRESS.value, T.c.heartbeat_at < heartbeat_before)
         overdue = and_(T.c.status == Status.RETRYING.value, T.c.next_attempt_at < retry_due_before)
         with self.read() as c:
-            return [_record(row) for row in c.execute(select(T).where(or_(stale, overdue)))]
+            return [task_record(row) for row in c.execute(select(T).where(or_(stale, overdue)))]
 
     def overdue(self, at: datetime) -> list[TaskRecord]:
         """Waiting records whose deadline passed before any worker started them."""
         waiting = T.c.status.in_([Status.PENDING.value, Status.RETRYING.value])
         with self.read() as c:
             query = select(T).where(waiting, T.c.deadline.is_not(None), T.c.deadline < at)
-            return [_record(row) for row in c.execute(query)]
-
-
-def _new_row(task: NewTask) -> dict[str, Any]:
-    o = task.options
-    return {
-        "id": task.id,
-        "workspace_id": task.workspace_id,
-        "task_name": task.task_name,
-        "name": task.name,
-        "type": task.type.value,
-        "origin": task.origin,
-        "status": Status.PENDING.value,
-        "priority": o.priority,
-        "queue": o.queue,
-        "input": task.input,
-        "timeout_s": o.timeout_s,
-        "max_retries": o.max_retries,
-        "retry_delay_s": o.retry_delay_s,
-        "retry_backoff": o.retry_backoff,
-        "deadline": o.deadline,
-        "idempotency_key": task.idempotency_key,
-        "attempt": 0,
-        "run": 1,
-        "created_at": task.created_at,
-        "updated_at": task.created_at,
-    }
-
-
-def _record(row: Row[Any]) -> TaskRecord:
-    r = row._mapping
-    options = TaskOptions(
-        priority=r["priority"],
-        queue=r["queue"],
-        timeout_s=r["timeout_s"],
-        max_retries=r["max_retries"],
-        retry_delay_s=r["retry_delay_s"],
-        retry_backoff=r["retry_backoff"],
-        deadline=r["deadline"],
-    )
-    progress = Progress(r["current_step"], r["total_steps"], r["percent"], r["message"])
-    return TaskRecord(
-        id=r["id"],
-        workspace_id=r["workspace_id"],
-        task_name=r["task_name"],
-        name=r["name"],
-        type=TaskType(r["type"]),
-        origin=r["origin"],
-        status=Status(r["status"]),
-        input=r["input"],
-        options=options,
-        idempotency_key=r["idempotency_key"],
-        attempt=r["attempt"],
-        run=r["run"],
-        worker=r["worker"],
-        worker_pid=r["worker_pid"],
-        created_at=r["created_at"],
-        dispatched_at=r["dispatched_at"],
-        started_at=r["started_at"],
-        finished_at=r["finished_at"],
-        heartbeat_at=r["heartbeat_at"],
-        next_attempt_at=r["next_attempt_at"],
-        cancel_requested_at=r["cancel_requested_at"],
-        pause_requested_at=r["pause_requested_at"],
-        error=_error(r),
-        progress=progress,
-        updated_at=r["updated_at"],
-    )
-
-
-def _error(r: RowMapping) -> ErrorInfo | None:
-    if not r["error_type"]:
-        return None
-    return ErrorInfo(r["error_type"], r["error_message"] or "", r["error_traceback"])
-
-
-def _attempt(row: Row[Any]) -> AttemptRecord:
-    r = row._mapping
-    return AttemptRecord(r["attempt"], r["worker"], r["started_at"], r["finished_at"], _error(r))
+            return [task_record(row) for row in c.execute(query)]
