@@ -60,7 +60,7 @@ def create_celery(settings: Settings) -> Celery:
         worker_prefetch_multiplier=1,
         worker_concurrency=settings.worker_concurrency,
         worker_send_task_events=settings.task_events,
-        task_send_sent_event=settings.task_events,
+        task_send_sent_event=settings.sent_events,
         task_publish_retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5},
         broker_connection_timeout=5,
     )

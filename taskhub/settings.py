@@ -29,9 +29,12 @@ class Settings(BaseSettings):
     default_queue: str = "taskhub"
     worker_concurrency: int = Field(2, ge=1)
     task_events: bool = Field(
-        True,
-        description="Celery task events (Flower's live view); off saves ~40% of the "
-        "worker main process's time on no-op tasks.",
+        False,
+        description="Workers send Celery task events from the start. Off, as in Celery: "
+        "Flower (or `celery control enable_events`) turns them on while it watches.",
+    )
+    sent_events: bool = Field(
+        True, description="Submitting sends Celery's task-sent event: Flower sees queued tasks."
     )
     heartbeat_interval_s: float = Field(5.0, gt=0)
     heartbeat_timeout_s: float = Field(30.0, gt=0, description="A running task is lost after this.")

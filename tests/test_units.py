@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from taskhub.celery_app import create_celery
 from taskhub.errors import ValidationError
 from taskhub.records import ErrorInfo, Progress, TaskOptions
 from taskhub.registry import TaskDefinition
@@ -107,3 +108,13 @@ def test_a_bad_schedule_entry_is_refused(spec: dict[str, str], field: str) -> No
     with pytest.raises(ValidationError) as raised:
         parse({"nightly": spec})
     assert raised.value.field == field
+
+
+def test_workers_start_with_task_events_off_and_submitters_send_sent_events() -> None:
+    """As in Celery: Flower turns worker events on while it watches; queued tasks it can only
+    see from the submitter's task-sent event, so that one is on by default."""
+    conf = create_celery(Settings(broker_url="redis://127.0.0.1:1/0")).conf
+    assert (conf.worker_send_task_events, conf.task_send_sent_event) == (False, True)
+    forced = Settings(broker_url="redis://127.0.0.1:1/0", task_events=True, sent_events=False)
+    conf = create_celery(forced).conf
+    assert (conf.worker_send_task_events, conf.task_send_sent_event) == (True, False)
