@@ -1,8 +1,9 @@
 """The statements every task costs a worker: claim it, then complete it.
 
-Built once, with bind parameters, so a task pays only for executing them (building and caching a
-statement per call cost more than the round trip). Both are compare-and-set transitions of the
-state machine in :mod:`taskhub.states`; no row back means the record must not move.
+Both are compare-and-set transitions of the state machine in :mod:`taskhub.states` (their
+``status IN (...)`` lists come from it); no row back means the record must not move. They are
+written once as SQL and, on Postgres, prepared on the server once per connection: psycopg2 sends
+every statement as text, and parsing and planning these cost more server time than running them.
 
 Completing on Postgres is one round trip: ``WITH done AS (UPDATE tasks ... RETURNING ...)
 [, out AS (INSERT INTO task_outputs ...)] INSERT INTO notifications SELECT ... FROM done`` — the
@@ -11,71 +12,89 @@ outcome, the result output and the notification commit together, in autocommit.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    BindParameter,
-    ColumnElement,
-    Connection,
-    Integer,
-    String,
-    Text,
-    Update,
-    and_,
-    bindparam,
-    or_,
-    select,
-    update,
-)
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Column, Connection, CursorResult, Integer, Text, bindparam, text
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.types import TypeEngine
 
 from . import models as m
 from .records import NewNotification, Output, TaskRecord
 from .rows import task_record
-from .states import Status, transition
+from .states import transition
 from .store import Store
 
-T, N, O = m.tasks, m.notifications, m.task_outputs  # noqa: E741
+T = m.tasks
+_BIND = re.compile(r"(?<![:\w]):(\w+)")
+_PG = postgresql.dialect()  # type: ignore[no-untyped-call]
 
 
-def _at() -> BindParameter[datetime]:
-    return bindparam("at", type_=m.UTCDateTime)
+class Prepared:
+    """One SQL statement with ``:name`` parameters; on Postgres, prepared once per connection.
+
+    Works on any connection: the connection's ``info`` remembers what was prepared on it, and a
+    prepared statement outlives the transaction it was made in (PREPARE is not transactional).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        sql: str,
+        types: Mapping[str, TypeEngine[Any]],
+        columns: Sequence[Column[Any]] = (),
+    ) -> None:
+        self.name = name
+        order = list(dict.fromkeys(_BIND.findall(sql)))
+        binds = [bindparam(p, type_=types[p]) for p in order]
+        declared = ", ".join(str(types[p].compile(dialect=_PG)) for p in order)
+        positional = _BIND.sub(lambda hit: f"${order.index(hit[1]) + 1}", sql)
+        self._prepare = text(f"PREPARE {name} ({declared}) AS {positional}")
+        call = text(f"EXECUTE {name}({', '.join(f':{p}' for p in order)})").bindparams(*binds)
+        plain = text(sql).bindparams(*binds)
+        self._execute = call.columns(*columns) if columns else call
+        self._plain = plain.columns(*columns) if columns else plain
+
+    def execute(self, c: Connection, params: Mapping[str, Any]) -> CursorResult[Any]:
+        if c.dialect.name != "postgresql":
+            return c.execute(self._plain, params)
+        prepared: set[str] = c.info.setdefault("taskhub_prepared", set())
+        if self.name not in prepared:
+            c.execute(self._prepare)
+            prepared.add(self.name)
+        return c.execute(self._execute, params)
 
 
-def _sources(action: str) -> ColumnElement[bool]:
-    return T.c.status.in_([s.value for s in transition(action).sources])
+def _sources(action: str) -> str:
+    return ", ".join(f"'{status.value}'" for status in sorted(transition(action).sources))
 
 
-def _claiming(action: str, guard: ColumnElement[bool]) -> Update:
-    """Move the record to ``in_progress`` for this execution (a new attempt)."""
-    return (
-        update(T)
-        .where(T.c.id == bindparam("task_id"), _sources(action), guard)
-        .values(
-            status=transition(action).target.value,
-            attempt=T.c.attempt + 1,
-            worker=bindparam("worker", type_=String),
-            worker_pid=bindparam("pid", type_=Integer),
-            started_at=_at(),
-            heartbeat_at=_at(),
-            updated_at=_at(),
-            next_attempt_at=None,
-            error_type=None,
-            error_message=None,
-            error_traceback=None,
-        )
-        .returning(*T.c)
-    )
+_CLAIMING = f"""UPDATE tasks SET status = '{transition("start").target.value}',
+ attempt = attempt + 1, worker = :worker, worker_pid = :pid,
+ started_at = :at, heartbeat_at = :at, updated_at = :at, next_attempt_at = NULL,
+ error_type = NULL, error_message = NULL, error_traceback = NULL
+ WHERE id = :task_id AND status IN ({{sources}}) AND {{guard}}
+ RETURNING {", ".join(column.name for column in T.c)}"""
+_CLAIM_TYPES: dict[str, TypeEngine[Any]] = {"task_id": Text(), "worker": Text(), "pid": Integer()}
+_CLAIM_TYPES["at"] = m.UTCDateTime()
 
-
-_START = _claiming("start", or_(T.c.deadline.is_(None), T.c.deadline > _at()))
-_TAKE_OVER = _claiming(  # only from the very execution found lost
-    "take_over",
-    and_(
-        T.c.attempt == bindparam("attempt", type_=Integer),
-        T.c.worker_pid.is_not_distinct_from(bindparam("lost_pid", type_=Integer)),
+_START = Prepared(
+    "taskhub_start",
+    _CLAIMING.format(sources=_sources("start"), guard="(deadline IS NULL OR deadline > :at)"),
+    _CLAIM_TYPES,
+    list(T.c),
+)
+_TAKE_OVER = Prepared(  # only from the very execution that was found lost
+    "taskhub_take_over",
+    _CLAIMING.format(
+        sources=_sources("take_over"),
+        guard="attempt = :attempt"
+        " AND (worker_pid = :lost_pid OR (worker_pid IS NULL AND :lost_pid IS NULL))",
     ),
+    _CLAIM_TYPES | {"attempt": Integer(), "lost_pid": Integer()},
+    list(T.c),
 )
 
 
@@ -85,7 +104,7 @@ def claim(
     """Start a pending or retrying record whose deadline (if any) is after ``at``."""
     params = {"task_id": task_id, "worker": worker, "pid": pid, "at": at}
     with store.begin(conn) if conn is not None else store.single() as c:
-        row = c.execute(_START, params).one_or_none()
+        row = _START.execute(c, params).one_or_none()
     return task_record(row) if row is not None else None
 
 
@@ -96,52 +115,35 @@ def take_over(
     params = {"task_id": lost.id, "worker": worker, "pid": pid, "at": at}
     params |= {"attempt": lost.attempt, "lost_pid": lost.worker_pid}
     with store.single() as c:
-        row = c.execute(_TAKE_OVER, params).one_or_none()
+        row = _TAKE_OVER.execute(c, params).one_or_none()
     return task_record(row) if row is not None else None
 
 
-def _completing(with_output: bool) -> Any:
-    done = (
-        update(T)
-        .where(T.c.id == bindparam("task_id"), _sources("complete"))
-        .values(
-            status=Status.COMPLETED.value,
-            finished_at=_at(),
-            updated_at=_at(),
-            worker_pid=None,
-            percent=100.0,
-        )
-        .returning(T.c.id, T.c.workspace_id, T.c.run)
-        .cte("done")
-    )
-    note = [bindparam(k, type_=Text) for k in ("outcome", "kind", "title", "description")]
-    columns = ["workspace_id", "task_id", "run", "outcome", "kind", "title", "description"]
-    statement = (
-        insert(N)
-        .from_select(
-            [*columns, "created_at"],
-            select(done.c.workspace_id, done.c.id, done.c.run, *note, _at()),
-        )
-        .returning(N.c.task_id)
-    )
-    return statement.add_cte(_result_output(done)) if with_output else statement
+_COMPLETING = f"""WITH done AS (
+ UPDATE tasks SET status = '{transition("complete").target.value}', finished_at = :at,
+ updated_at = :at, worker_pid = NULL, percent = 100.0
+ WHERE id = :task_id AND status IN ({_sources("complete")}) RETURNING id, workspace_id, run
+){{output}}
+INSERT INTO notifications
+ (workspace_id, task_id, run, outcome, kind, title, description, created_at)
+ SELECT workspace_id, id, run, :outcome, :kind, :title, :description, :at FROM done
+ RETURNING task_id"""
+_RESULT_OUTPUT = """, out AS (
+ INSERT INTO task_outputs (task_id, name, content_type, content, size_bytes, created_at)
+ SELECT id, :output_name, :output_content_type, :output_content, :output_size, :at FROM done
+ ON CONFLICT (task_id, name) DO UPDATE SET content_type = excluded.content_type,
+ content = excluded.content, size_bytes = excluded.size_bytes, created_at = excluded.created_at
+)"""
+_TEXTS = ("outcome", "kind", "title", "description", "output_name", "output_content_type")
+_TYPES: dict[str, TypeEngine[Any]] = {key: Text() for key in (*_TEXTS, "task_id", "output_content")}
+_TYPES |= {"at": m.UTCDateTime(), "output_size": Integer()}
 
-
-def _result_output(done: Any) -> Any:
-    names = ["content_type", "content", "size_bytes", "created_at"]
-    output = [bindparam(f"output_{k}", type_=Text) for k in ("name", "content_type", "content")]
-    upsert = insert(O).from_select(
-        ["task_id", "name", *names],
-        select(done.c.id, *output, bindparam("output_size", type_=Integer), _at()),
-    )
-    excluded = {name: upsert.excluded[name] for name in names}
-    return upsert.on_conflict_do_update(index_elements=["task_id", "name"], set_=excluded).cte(
-        "out"
-    )
-
-
-_COMPLETE = _completing(with_output=False)
-_COMPLETE_WITH_OUTPUT = _completing(with_output=True)
+_COMPLETE = Prepared("taskhub_complete", _COMPLETING.format(output=""), _TYPES)
+_COMPLETE_WITH_OUTPUT = Prepared(
+    "taskhub_complete_output",
+    _COMPLETING.format(output=_RESULT_OUTPUT),
+    _TYPES,
+)
 
 
 def complete(
@@ -156,4 +158,4 @@ def complete(
         params |= {"output_name": output.name, "output_content_type": output.content_type}
         params |= {"output_content": output.content, "output_size": output.size_bytes}
     with store.single() as c:
-        return c.execute(statement, params).first() is not None
+        return statement.execute(c, params).first() is not None
