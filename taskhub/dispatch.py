@@ -10,9 +10,11 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from celery import Celery
 from kombu.exceptions import KombuError, OperationalError
+from kombu.messaging import Producer
 
 from .celery_app import broker_priority
 from .clock import now
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
     from .hub import TaskHub
 
 log = logging.getLogger(__name__)
+SENT_EVENTS_BATCH = 1000  # task-sent events per message
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,32 @@ class SweepReport:
     republished: int
     recovered: int
     expired: int
+
+
+class SentEvents:
+    """Celery's task-sent events of one batch publish, sent as one message instead of one each.
+
+    Celery calls ``publish`` on the ``event_dispatcher`` given to ``send_task`` (only when
+    sent events are on); a list of events in one message is what Celery's event receivers,
+    Flower's included, accept since Celery 4. The events are for monitoring: a failure to send
+    them is logged, and the tasks stay published.
+    """
+
+    def __init__(self, app: Celery, producer: Producer) -> None:
+        self._events = app.events.Dispatcher(
+            connection=producer.connection, buffer_group={"task"}, buffer_limit=SENT_EVENTS_BATCH
+        )
+
+    def publish(self, type: str, fields: dict[str, Any], producer: Producer, **_: Any) -> None:
+        self._events.send(type, **fields)
+
+    def flush(self) -> None:
+        try:
+            self._events.flush(errors=False)
+        except (OperationalError, KombuError, OSError):
+            log.warning("task-sent events of a batch were not sent", exc_info=True)
+        finally:
+            self._events.close()
 
 
 class Dispatcher:
@@ -43,6 +72,7 @@ class Dispatcher:
         app, settings = self.hub.celery, self.hub.settings
         try:
             with app.producer_or_acquire() as producer:
+                events = SentEvents(app, producer) if len(records) > 1 else None
                 for record in records:
                     o = record.options
                     app.send_task(
@@ -57,7 +87,10 @@ class Dispatcher:
                         soft_time_limit=o.timeout_s,
                         time_limit=o.timeout_s + settings.hard_timeout_grace_s,
                         retries=max(record.attempt, 0),
+                        event_dispatcher=events,
                     )
+                if events is not None:
+                    events.flush()
         except (OperationalError, KombuError, OSError) as exc:
             raise DispatchError(f"broker unreachable, the sweep will resend: {exc}") from exc
         self.hub.store.mark_dispatched([r.id for r in records], now())

@@ -122,21 +122,26 @@ def test_flower_shows_taskhub_task_names_and_queued_tasks(
             database_url=settings.database_url,
             default_queue=f"idle-{uuid.uuid4().hex[:8]}",
         )
-        queued = TaskHub(idle, workspace=hub.workspace).submit("tests.echo", {"value": 1})
+        idle_hub = TaskHub(idle, workspace=hub.workspace)
+        queued = idle_hub.submit("tests.echo", {"value": 1})
+        batch = idle_hub.submit_many(
+            "tests.echo", [{"value": 2}, {"value": 3}]
+        )  # one event message
         ran = hub.submit("reports.daily_sales", {"region": "EU"})
         wait_for_status(hub, ran.id, Status.COMPLETED)
 
         tasks = wait_for(
             lambda: (
                 (t := _flower_tasks(port)).get(ran.id, {}).get("state") == "SUCCESS"
-                and queued.id in t
+                and {queued.id, *batch} <= t.keys()
                 and t
             ),
-            what="flower to see both tasks",
+            what="flower to see every task",
         )
         assert tasks[ran.id]["name"] == "reports.daily_sales"
-        assert tasks[queued.id]["name"] == "tests.echo"
-        assert tasks[queued.id]["state"] == "PENDING"
+        for waiting in (queued.id, *batch):
+            assert tasks[waiting]["name"] == "tests.echo"
+            assert tasks[waiting]["state"] == "PENDING"
     finally:
         os.killpg(flower.pid, signal.SIGTERM)
         flower.wait(timeout=10)
