@@ -20,6 +20,7 @@ from . import db, inbox, service, signals
 from .accounts_store import AccountStore
 from .celery_app import bind_definition, create_celery
 from .clock import now
+from .completions import CompletionWriter
 from .dispatch import Dispatcher
 from .lifecycle import Lifecycle
 from .outputs import OutputCodec
@@ -47,6 +48,7 @@ class TaskHub:
         self.lifecycle = Lifecycle(self)
         self.dispatcher = Dispatcher(self)
         self.heartbeat = Heartbeat(self)
+        self.completions = CompletionWriter(self)
         self.workspace = workspace or self.settings.workspace
         self.definitions: dict[str, TaskDefinition] = {}
         self._bind_tasks()

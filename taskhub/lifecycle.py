@@ -13,6 +13,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from . import models as m
 from . import worker_store
 from .clock import now
 from .errors import ValidationError
@@ -90,9 +91,10 @@ class Lifecycle:
         if claimed is not None and self.store.is_postgres:
             return self._complete_in_one_statement(claimed, at, output)
         values = {"finished_at": at, "worker_pid": None, "percent": 100.0}
+        same = None if claimed is None else m.tasks.c.attempt == claimed.attempt
         with self.store.begin() as c:
             record = self.store.transition(
-                task_id, "complete", values, conn=c, notify=describe(Outcome.COMPLETED)
+                task_id, "complete", values, where=same, conn=c, notify=describe(Outcome.COMPLETED)
             )
             if record is not None and output is not None:
                 self.hub.runs.put_output(task_id, output, at, conn=c)
@@ -103,7 +105,7 @@ class Lifecycle:
         self, claimed: TaskRecord, at: datetime, output: Output | None
     ) -> TaskRecord | None:
         note = describe(Outcome.COMPLETED)(claimed)  # name, task and attempt are as claimed
-        if not worker_store.complete(self.store, claimed.id, at, note, output):
+        if not worker_store.complete(self.store, claimed, at, note, output):
             return None
         record = replace(claimed, status=Status.COMPLETED, finished_at=at, worker_pid=None)
         announce(self.hub, record, Outcome.COMPLETED)

@@ -176,6 +176,7 @@ class Heartbeat:
                 return
         if self._hub.lifecycle.stop(task_id, Outcome.CANCELLED) is not None:
             log.warning("task %s ignored its cancel request; terminating its process", task_id)
+            self._hub.completions.flush(timeout_s=2.0)  # earlier tasks' outcomes first
             os.kill(os.getpid(), 9)
 
 

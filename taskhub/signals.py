@@ -34,7 +34,7 @@ def connect(hub: TaskHub) -> None:
     def on_success(sender: Any = None, result: Any = None, **_: Any) -> None:
         if ours(sender):
             claimed = getattr(sender.request, CLAIMED, None)
-            hub.lifecycle.complete(sender.request.id, result, claimed)
+            hub.completions.submit(sender.request.id, result, claimed)
 
     def on_retry(sender: Any = None, request: Any = None, reason: Any = None, **_: Any) -> None:
         if ours(sender) and isinstance(reason, PlannedRetry):
@@ -58,11 +58,18 @@ def connect(hub: TaskHub) -> None:
         hub.engine.dispose(close=False)  # connections are not shared across a fork
         hub.store.pin_connections()  # a pool process runs statement after statement
 
+    def on_process_shutdown(**_: Any) -> None:
+        if not hub.completions.flush():
+            log.warning("pool process exits with task outcomes unwritten; the sweep will rerun")
+
     signals.task_success.connect(on_success, weak=False, dispatch_uid=f"{uid}-success")
     signals.task_retry.connect(on_retry, weak=False, dispatch_uid=f"{uid}-retry")
     signals.task_failure.connect(on_failure, weak=False, dispatch_uid=f"{uid}-failure")
     signals.task_revoked.connect(on_revoked, weak=False, dispatch_uid=f"{uid}-revoked")
     signals.worker_process_init.connect(on_process_init, weak=False, dispatch_uid=f"{uid}-init")
+    signals.worker_process_shutdown.connect(
+        on_process_shutdown, weak=False, dispatch_uid=f"{uid}-shutdown"
+    )
 
 
 def hard_time_limit(hub: TaskHub, task_id: str, exc: BaseException) -> None:

@@ -122,7 +122,8 @@ def take_over(
 _COMPLETING = f"""WITH done AS (
  UPDATE tasks SET status = '{transition("complete").target.value}', finished_at = :at,
  updated_at = :at, worker_pid = NULL, percent = 100.0
- WHERE id = :task_id AND status IN ({_sources("complete")}) RETURNING id, workspace_id, run
+ WHERE id = :task_id AND status IN ({_sources("complete")}) AND attempt = :attempt
+ RETURNING id, workspace_id, run
 ){{output}}
 INSERT INTO notifications
  (workspace_id, task_id, run, outcome, kind, title, description, created_at)
@@ -136,7 +137,7 @@ _RESULT_OUTPUT = """, out AS (
 )"""
 _TEXTS = ("outcome", "kind", "title", "description", "output_name", "output_content_type")
 _TYPES: dict[str, TypeEngine[Any]] = {key: Text() for key in (*_TEXTS, "task_id", "output_content")}
-_TYPES |= {"at": m.UTCDateTime(), "output_size": Integer()}
+_TYPES |= {"at": m.UTCDateTime(), "output_size": Integer(), "attempt": Integer()}
 
 _COMPLETE = Prepared("taskhub_complete", _COMPLETING.format(output=""), _TYPES)
 _COMPLETE_WITH_OUTPUT = Prepared(
@@ -147,10 +148,12 @@ _COMPLETE_WITH_OUTPUT = Prepared(
 
 
 def complete(
-    store: Store, task_id: str, at: datetime, note: NewNotification, output: Output | None
+    store: Store, claimed: TaskRecord, at: datetime, note: NewNotification, output: Output | None
 ) -> bool:
-    """Postgres only: complete an ``in_progress`` record; ``False`` if it was not."""
-    params: dict[str, Any] = {"task_id": task_id, "at": at, "outcome": note.outcome.value}
+    """Postgres only: complete the attempt ``claimed`` started; ``False`` if it is not running
+    (anymore), or another attempt took it over."""
+    params: dict[str, Any] = {"task_id": claimed.id, "at": at, "attempt": claimed.attempt}
+    params["outcome"] = note.outcome.value
     params |= {"kind": note.kind, "title": note.title, "description": note.description}
     statement = _COMPLETE
     if output is not None:

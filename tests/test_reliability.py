@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
-from taskhub import Settings, Status, TaskHub
+from taskhub import Settings, Status, TaskHub, worker_store
 from taskhub.errors import DispatchError
 
 from .conftest import make_settings
@@ -128,3 +128,20 @@ def test_the_same_idempotency_key_returns_the_same_task(hub: TaskHub, worker: Wo
     assert hub.list()[1] == 1
     wait_for_status(hub, first.id, Status.COMPLETED)
     assert hub.submit("tests.echo", idempotency_key="order-42").id == first.id
+
+
+def test_a_late_outcome_of_a_superseded_attempt_completes_nothing(settings: Settings) -> None:
+    """Outcomes commit behind the task: one that arrives after its attempt was taken over (its
+    process looked lost) must not complete the attempt now running."""
+    hub, _ = _own_queue(settings)  # a queue nobody consumes: this test plays the workers
+    record = hub.submit("tests.noop")
+    first = hub.lifecycle.claim(record.id, "host-a", os.getpid())
+    assert first is not None and first.attempt == 1
+    second = worker_store.take_over(hub.store, first, "host-b", os.getpid() + 1, first.started_at)
+    assert second is not None and second.attempt == 2
+
+    assert hub.lifecycle.complete(record.id, None, first) is None
+    assert hub.get(record.id).status is Status.IN_PROGRESS
+    done = hub.lifecycle.complete(record.id, None, second)
+    assert done is not None and hub.get(record.id).status is Status.COMPLETED
+    assert [n.task_id for n in hub.notifications()].count(record.id) == 1

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 
+from taskhub import completions
 from taskhub.celery_app import create_celery
-from taskhub.errors import ValidationError
+from taskhub.errors import StoreError, ValidationError
 from taskhub.records import ErrorInfo, Progress, TaskOptions
 from taskhub.registry import TaskDefinition
 from taskhub.retries import backoff_s, plan_retry
@@ -118,3 +120,21 @@ def test_workers_start_with_task_events_off_and_submitters_send_sent_events() ->
     forced = Settings(broker_url="redis://127.0.0.1:1/0", task_events=True, sent_events=False)
     conf = create_celery(forced).conf
     assert (conf.worker_send_task_events, conf.task_send_sent_event) == (True, False)
+
+
+def test_an_outcome_whose_write_fails_is_written_again_before_flush_returns(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(completions, "RETRY_DELAYS_S", (0.01, 0.01, 0.01))
+    calls: list[str] = []
+
+    class FlakyLifecycle:
+        def complete(self, task_id: str, result: object, claimed: object) -> None:
+            calls.append(task_id)
+            if len(calls) < 3:
+                raise StoreError("database error: connection refused")
+
+    writer = completions.CompletionWriter(SimpleNamespace(lifecycle=FlakyLifecycle()))  # type: ignore[arg-type]
+    writer.submit("t1", None, None)
+    assert writer.flush(timeout_s=5)
+    assert calls == ["t1", "t1", "t1"]
