@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Row, RowMapping
+from sqlalchemy import Row
 
 from .records import AttemptRecord, ErrorInfo, NewTask, Progress, TaskOptions, TaskRecord
 from .states import Status, TaskType
@@ -37,7 +38,11 @@ def new_row(task: NewTask) -> dict[str, Any]:
 
 
 def task_record(row: Row[Any]) -> TaskRecord:
-    r = row._mapping
+    return task_record_from(row._mapping)
+
+
+def task_record_from(r: Mapping[Any, Any]) -> TaskRecord:
+    """The record from a task row's columns by name."""
     options = TaskOptions(
         priority=r["priority"],
         queue=r["queue"],
@@ -77,7 +82,7 @@ def task_record(row: Row[Any]) -> TaskRecord:
     )
 
 
-def error_of(r: RowMapping) -> ErrorInfo | None:
+def error_of(r: Mapping[Any, Any]) -> ErrorInfo | None:
     if not r["error_type"]:
         return None
     return ErrorInfo(r["error_type"], r["error_message"] or "", r["error_traceback"])

@@ -14,16 +14,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, Connection, CursorResult, Integer, Text, bindparam, text
+from sqlalchemy import Column, Connection, Integer, Text, bindparam, text
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.types import TypeEngine
 
 from . import models as m
 from .records import NewNotification, Output, TaskRecord
-from .rows import task_record
+from .rows import task_record_from
 from .states import transition
 from .store import Store
 
@@ -37,6 +38,7 @@ class Prepared:
 
     Works on any connection: the connection's ``info`` remembers what was prepared on it, and a
     prepared statement outlives the transaction it was made in (PREPARE is not transactional).
+    On Postgres it runs on the driver's cursor, inside the connection's transaction if any.
     """
 
     def __init__(
@@ -47,24 +49,39 @@ class Prepared:
         columns: Sequence[Column[Any]] = (),
     ) -> None:
         self.name = name
-        order = list(dict.fromkeys(_BIND.findall(sql)))
-        binds = [bindparam(p, type_=types[p]) for p in order]
+        self._order = order = list(dict.fromkeys(_BIND.findall(sql)))
         declared = ", ".join(str(types[p].compile(dialect=_PG)) for p in order)
         positional = _BIND.sub(lambda hit: f"${order.index(hit[1]) + 1}", sql)
-        self._prepare = text(f"PREPARE {name} ({declared}) AS {positional}")
-        call = text(f"EXECUTE {name}({', '.join(f':{p}' for p in order)})").bindparams(*binds)
-        plain = text(sql).bindparams(*binds)
-        self._execute = call.columns(*columns) if columns else call
+        self._prepare_sql = f"PREPARE {name} ({declared}) AS {positional}"
+        self._execute_sql = f"EXECUTE {name}({', '.join('%s' for _ in order)})"
+        plain = text(sql).bindparams(*(bindparam(p, type_=types[p]) for p in order))
         self._plain = plain.columns(*columns) if columns else plain
 
-    def execute(self, c: Connection, params: Mapping[str, Any]) -> CursorResult[Any]:
+    def rows(self, c: Connection, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Run it; the rows it returns, column name to value, timestamps in UTC."""
         if c.dialect.name != "postgresql":
-            return c.execute(self._plain, params)
+            return [dict(row._mapping) for row in c.execute(self._plain, params)]
+        dbapi = c.connection.dbapi_connection
+        assert dbapi is not None
+        args = [params[p] for p in self._order]
         prepared: set[str] = c.info.setdefault("taskhub_prepared", set())
-        if self.name not in prepared:
-            c.execute(self._prepare)
-            prepared.add(self.name)
-        return c.execute(self._execute, params)
+        cursor = dbapi.cursor()  # the driver directly: these run for every task
+        try:
+            if self.name not in prepared:
+                cursor.execute(self._prepare_sql)
+                prepared.add(self.name)
+            cursor.execute(self._execute_sql, args)
+            names = [d[0] for d in cursor.description or ()]
+            return [dict(zip(names, map(_utc, row), strict=True)) for row in cursor.fetchall()]
+        except c.dialect.loaded_dbapi.Error as exc:
+            error = c.dialect.loaded_dbapi.Error
+            raise DBAPIError.instance(self._execute_sql, args, exc, error) from exc
+        finally:
+            cursor.close()
+
+
+def _utc(value: Any) -> Any:
+    return value.astimezone(UTC) if isinstance(value, datetime) else value
 
 
 def _sources(action: str) -> str:
@@ -104,8 +121,8 @@ def claim(
     """Start a pending or retrying record whose deadline (if any) is after ``at``."""
     params = {"task_id": task_id, "worker": worker, "pid": pid, "at": at}
     with store.begin(conn) if conn is not None else store.single() as c:
-        row = _START.execute(c, params).one_or_none()
-    return task_record(row) if row is not None else None
+        rows = _START.rows(c, params)
+    return task_record_from(rows[0]) if rows else None
 
 
 def take_over(
@@ -115,8 +132,8 @@ def take_over(
     params = {"task_id": lost.id, "worker": worker, "pid": pid, "at": at}
     params |= {"attempt": lost.attempt, "lost_pid": lost.worker_pid}
     with store.single() as c:
-        row = _TAKE_OVER.execute(c, params).one_or_none()
-    return task_record(row) if row is not None else None
+        rows = _TAKE_OVER.rows(c, params)
+    return task_record_from(rows[0]) if rows else None
 
 
 _COMPLETING = f"""WITH done AS (
@@ -161,4 +178,4 @@ def complete(
         params |= {"output_name": output.name, "output_content_type": output.content_type}
         params |= {"output_content": output.content, "output_size": output.size_bytes}
     with store.single() as c:
-        return statement.execute(c, params).first() is not None
+        return bool(statement.rows(c, params))
