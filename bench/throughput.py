@@ -181,6 +181,11 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=2000, help="tasks per timed run")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--enqueue-n", type=int, default=1000, help="tasks per enqueue-only run")
+    parser.add_argument(
+        "--task-events",
+        action="store_true",
+        help="taskhub workers send task events from the start (as while Flower watches)",
+    )
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="bench-throughput-"))
     source = Path(taskhub.__file__).parent
@@ -198,6 +203,7 @@ def main() -> None:
         broker_url=TASKHUB_BROKER,
         imports=["bench.bench_tasks"],
         worker_concurrency=2,
+        task_events=args.task_events,
     )
     hub = TaskHub(settings)
     broker = redis.Redis.from_url(TASKHUB_BROKER)

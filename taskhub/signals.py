@@ -2,7 +2,8 @@
 
 ``task_success``, ``task_failure`` and ``task_retry`` run in the process that ran the body (or,
 for a hard time limit, in the worker's main process); ``task_revoked`` in the main process.
-Handlers act only on tasks of their own hub's app.
+A success is handed to the process's :class:`~taskhub.completions.CompletionWriter`; failures
+and retries are recorded before the handler returns. Handlers act only on their hub's tasks.
 """
 
 from __future__ import annotations
