@@ -1,8 +1,9 @@
 """The raw-Celery baseline of bench/throughput.py: a minimal app with a no-op task.
 
 Worker: ``celery -A bench.raw_app worker``; ``BENCH_RAW_RELIABLE=1`` applies the reliability
-settings taskhub uses. No result backend: the task RPUSHes "enqueued started finished" (epoch
-seconds) to one Redis list, one round trip, and the driver polls its length.
+settings taskhub uses; ``BENCH_RAW_TRANSPORT`` swaps in another kombu transport class. No
+result backend: the task RPUSHes "enqueued started finished" (epoch seconds) to one Redis list,
+one round trip, and the driver polls its length.
 """
 
 from __future__ import annotations
@@ -34,13 +35,19 @@ def noop(enqueued: float) -> None:
     _client.rpush(DONE_KEY, f"{enqueued} {started} {time.time()}")
 
 
-def make_app(reliable: bool) -> Celery:
+def make_app(reliable: bool, transport: str | None = None) -> Celery:
+    """``transport``: a kombu transport class path instead of the URL's own (e.g. taskhub's)."""
     app = Celery("raw", broker=BROKER_URL, set_as_current=False)
     app.conf.update(
-        task_default_queue=QUEUE, task_ignore_result=True, **(RELIABLE if reliable else {})
+        task_default_queue=QUEUE,
+        task_ignore_result=True,
+        broker_transport=transport,
+        **(RELIABLE if reliable else {}),
     )
     app.task(name=TASK)(noop)
     return app
 
 
-app = make_app(os.environ.get("BENCH_RAW_RELIABLE") == "1")
+app = make_app(
+    os.environ.get("BENCH_RAW_RELIABLE") == "1", os.environ.get("BENCH_RAW_TRANSPORT") or None
+)

@@ -2,9 +2,11 @@
 """No-op task throughput and latency: raw Celery vs taskhub (Postgres records, Redis broker).
 
 One run, one Redis server, real ``celery worker --pool prefork -c 2`` subprocesses, no result
-backend. Raw Celery runs twice: Celery defaults, then taskhub's reliability settings
-(acks_late, prefetch 1, reject_on_worker_lost). Throughput is end to end, first enqueue to
-last finish (wall clock). Then the enqueue-only rate of ``submit_many`` vs ``submit``.
+backend. Raw Celery runs three times: Celery defaults, taskhub's reliability settings
+(acks_late, prefetch 1, reject_on_worker_lost), and defaults on taskhub's Redis transport
+(kombu's, with one client per pool: that gain is not taskhub's alone). Throughput is end to
+end, first enqueue to last finish (wall clock). Then the enqueue-only rate of ``submit_many``
+vs ``submit``. ``--task-events``: taskhub's workers send task events (as while Flower watches).
 
     python bench/throughput.py --n 2000 --repeat 3
 """
@@ -34,6 +36,7 @@ from tests.support import settings_env
 PG_ADMIN_URL = "postgresql+psycopg2://postgres@127.0.0.1/postgres"
 PG_URL = "postgresql+psycopg2://postgres@127.0.0.1/taskhub_bench"
 TASKHUB_BROKER = "redis://127.0.0.1:6379/14"
+REDIS_TRANSPORT = "taskhub.redis_broker:Transport"  # kombu's, one client per pool (see there)
 WARMUP = 20  # tasks run before timing: the worker is ready, pool children and connections warm
 TIMEOUT_S = 300.0
 
@@ -66,12 +69,16 @@ class Series:
         return statistics.median(self.rates)
 
 
-def bench_raw(reliable: bool, n: int, repeat: int, home: Path) -> Series:
-    series = Series("raw celery (acks_late, prefetch 1)" if reliable else "raw celery (defaults)")
-    app = raw_app.make_app(reliable)
+def bench_raw(
+    reliable: bool, n: int, repeat: int, home: Path, transport: str | None = None
+) -> Series:
+    label = "raw celery (acks_late, prefetch 1)" if reliable else "raw celery (defaults)"
+    series = Series(f"{label} on taskhub's Redis transport" if transport else label)
+    app = raw_app.make_app(reliable, transport)
     noop, client = app.tasks[raw_app.TASK], redis.Redis.from_url(raw_app.BROKER_URL)
     client.flushdb()
     env = os.environ | {"BENCH_RAW_RELIABLE": "1" if reliable else "0"}
+    env["BENCH_RAW_TRANSPORT"] = transport or ""
     with Worker("bench.raw_app", raw_app.QUEUE, env, home / f"raw-{int(reliable)}.log") as w:
 
         def run(count: int) -> tuple[float, float, Times]:
@@ -195,6 +202,7 @@ def main() -> None:
 
     raw = bench_raw(False, args.n, args.repeat, home)
     raw_reliable = bench_raw(True, args.n, args.repeat, home)
+    raw_ours = bench_raw(False, args.n, args.repeat, home, transport=REDIS_TRANSPORT)
 
     fresh_database()
     settings = Settings(
@@ -218,13 +226,15 @@ def main() -> None:
         broker.flushdb()
         hub.close()
 
-    for s in (raw, raw_reliable, th):
+    for s in (raw, raw_reliable, raw_ours, th):
         print(f"{s.label} runs: " + ", ".join(f"{r:.0f}" for r in s.rates))
     print(f"raw celery (defaults): {raw.median:.0f} tasks/s")
     print(f"raw celery (acks_late, prefetch 1): {raw_reliable.median:.0f} tasks/s")
     print(f"taskhub (postgres + redis): {th.median:.0f} tasks/s")
     print(f"ratio: {th.median / raw.median:.2f}")
+    print(f"raw celery (defaults) on taskhub's Redis transport: {raw_ours.median:.0f} tasks/s")
     print(f"ratio vs same reliability settings: {th.median / raw_reliable.median:.2f}")
+    print(f"ratio vs raw celery on taskhub's Redis transport: {th.median / raw_ours.median:.2f}")
     lines = latency_lines("taskhub", th) + latency_lines("raw celery (defaults)", raw)
     print("\n".join(lines + latency_lines("raw celery (acks_late, prefetch 1)", raw_reliable)))
     print(f"submit_many: {many:.0f}/s, submit one-by-one: {single:.0f}/s")

@@ -46,9 +46,7 @@ def create_celery(settings: Settings) -> Celery:
     app = Celery("taskhub", set_as_current=False)
     app.conf.update(
         broker_url=settings.resolved_broker_url,
-        broker_transport=(
-            "taskhub.embedded_broker:Transport" if settings.is_embedded_broker else None
-        ),
+        broker_transport=transport_class(settings),
         broker_transport_options=transport_options(settings),
         broker_connection_retry_on_startup=True,
         task_default_queue=settings.default_queue,
@@ -65,6 +63,15 @@ def create_celery(settings: Settings) -> Celery:
         broker_connection_timeout=5,
     )
     return app
+
+
+def transport_class(settings: Settings) -> str | None:
+    """Ours for the embedded broker and plain Redis; kombu's own for anything else."""
+    if settings.is_embedded_broker:
+        return "taskhub.embedded_broker:Transport"
+    if settings.resolved_broker_url.startswith("redis://"):
+        return "taskhub.redis_broker:Transport"
+    return None
 
 
 def transport_options(settings: Settings) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, inspect, text
 
-from taskhub import Settings, Status, TaskHub
+from taskhub import Settings, Status, TaskHub, redis_broker
 from taskhub.db import downgrade, upgrade
 
 from .conftest import make_settings
@@ -162,3 +162,16 @@ def _hears_events(port: int, hub: TaskHub) -> bool:
     wait_for_status(hub, probe.id, Status.COMPLETED)
     seen = _flower_tasks(port).get(probe.id, {})
     return seen.get("sent") is not None and seen.get("state") == "SUCCESS"
+
+
+@pytest.mark.redis
+def test_on_redis_a_channel_reuses_one_client_for_its_commands(hub: TaskHub) -> None:
+    """kombu builds a Redis client per publish and per ack; taskhub's transport keeps one."""
+    with hub.celery.connection_for_write() as connection:
+        channel = connection.default_channel
+        assert isinstance(connection.transport, redis_broker.Transport)
+        first = channel._create_client()
+        assert channel._create_client() is first
+        assert channel._create_client(asynchronous=True) is not first  # BRPOP keeps its own
+        channel.client.ping()
+        first.ping()
