@@ -66,7 +66,14 @@ def settings_env(settings: Settings) -> dict[str, str]:
 class Worker:
     """A real ``celery worker`` process (prefork) consuming the settings' default queue."""
 
-    def __init__(self, settings: Settings, *, concurrency: int = 2, name: str = "w1") -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        concurrency: int = 2,
+        name: str = "w1",
+        extra: tuple[str, ...] = (),
+    ) -> None:
         self.settings = settings
         self.log = settings.home / f"worker-{name}-{time.monotonic_ns()}.log"
         command = [
@@ -88,6 +95,7 @@ class Worker:
             "info",
             "--without-mingle",
             "--without-gossip",
+            *extra,
         ]
         self.process = subprocess.Popen(
             command,

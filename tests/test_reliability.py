@@ -145,3 +145,17 @@ def test_a_late_outcome_of_a_superseded_attempt_completes_nothing(settings: Sett
     done = hub.lifecycle.complete(record.id, None, second)
     assert done is not None and hub.get(record.id).status is Status.COMPLETED
     assert [n.task_id for n in hub.notifications()].count(record.id) == 1
+
+
+def test_a_pool_process_that_exits_writes_its_outcomes_first(settings: Settings) -> None:
+    """Successes commit behind the task (a writer thread); pool processes retired after each
+    task (Celery's max-tasks-per-child) still leave every record completed with its output."""
+    hub, queue = _own_queue(settings, max_output_bytes=2_000_000)
+    ids = hub.submit_many("tests.big_output", [{"size": 1_500_000} for _ in range(3)])
+    retiring = ("--max-tasks-per-child", "1")
+    with running_worker(queue, concurrency=1, name="short-lived", extra=retiring):
+        for task_id in ids:
+            wait_for_status(hub, task_id, Status.COMPLETED)
+    for task_id in ids:
+        assert hub.get(task_id).attempt == 1
+        assert hub.output(task_id).size_bytes == 1_500_000
