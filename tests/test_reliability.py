@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy.orm import Session
 
 from taskhub import Settings, Status, TaskHub, worker_store
-from taskhub.errors import DispatchError
+from taskhub.clock import now
+from taskhub.errors import DispatchError, StoreError
 
 from .conftest import make_settings
 from .support import Worker, running_worker, wait_for, wait_for_status
@@ -159,3 +160,21 @@ def test_a_pool_process_that_exits_writes_its_outcomes_first(settings: Settings)
     for task_id in ids:
         assert hub.get(task_id).attempt == 1
         assert hub.output(task_id).size_bytes == 1_500_000
+
+
+@pytest.mark.postgres
+def test_a_worker_connection_dropped_by_the_server_costs_one_operation(settings: Settings) -> None:
+    """Pool processes keep their connections; one the server drops fails one statement (a
+    StoreError, which the caller retries) and the next statement connects again."""
+    hub, _ = _own_queue(settings)
+    hub.store.pin_connections()  # as in a worker's pool process
+    record = hub.submit("tests.noop")
+    with hub.store.single() as c:
+        backend = c.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+    with hub.engine.connect() as admin:
+        admin.exec_driver_sql(f"SELECT pg_terminate_backend({int(backend)})")
+
+    with pytest.raises(StoreError):
+        worker_store.claim(hub.store, record.id, "host", os.getpid(), now())
+    claimed = worker_store.claim(hub.store, record.id, "host", os.getpid(), now())
+    assert claimed is not None and claimed.status is Status.IN_PROGRESS
