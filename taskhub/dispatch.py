@@ -16,6 +16,7 @@ from celery import Celery
 from kombu.exceptions import KombuError, OperationalError
 from kombu.messaging import Producer
 
+from . import webhooks
 from .celery_app import broker_priority
 from .clock import now
 from .errors import DispatchError
@@ -33,6 +34,7 @@ class SweepReport:
     republished: int
     recovered: int
     expired: int
+    webhooks: int = 0  # deliveries queued again
 
 
 class SentEvents:
@@ -109,7 +111,8 @@ class Dispatcher:
         return True
 
     def sweep(self) -> SweepReport:
-        """Resend unpublished records, recover lost executions, expire missed deadlines."""
+        """Resend unpublished records, recover lost executions, expire missed deadlines, and
+        queue again lost webhook deliveries."""
         settings, store, at = self.hub.settings, self.hub.store, now()
         undispatched = store.undispatched(at - timedelta(seconds=settings.dispatch_grace_s))
         lost = store.lost(
@@ -121,7 +124,8 @@ class Dispatcher:
             self.hub.lifecycle.expire(record.id)
         self.publish_quietly(undispatched)
         self.publish_quietly(lost)
-        report = SweepReport(len(undispatched), len(lost), len(expired))
-        if any((report.republished, report.recovered, report.expired)):
+        hooks = webhooks.recover(self.hub)
+        report = SweepReport(len(undispatched), len(lost), len(expired), hooks)
+        if any((report.republished, report.recovered, report.expired, report.webhooks)):
             log.info("sweep: %s", report)
         return report

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Row, func, insert, literal, select, update
+from sqlalchemy import Connection, Row, and_, exists, func, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -222,11 +222,34 @@ class HookStore:
             note_id = c.execute(note).scalar_one_or_none()
             if note_id is None:
                 return []
-            targets = select(
-                WS.c.id, literal(note_id), literal(PENDING), literal(0), literal(now, UTC_TIME)
-            ).where(WS.c.workspace_id == workspace_id, WS.c.deleted_at.is_(None))
-            columns = ["subscription_id", "notification_id", "status", "attempts", "created_at"]
-            statement = insert(WD).from_select(columns, targets).returning(WD.c.id)
+            live = and_(WS.c.workspace_id == workspace_id, WS.c.deleted_at.is_(None))
+            statement = _new_deliveries(c, select(WS.c.id, literal(note_id)).where(live), now)
+            return [int(ident) for ident in c.execute(statement).scalars()]
+
+    def missing_deliveries(self, since: datetime, before: datetime, now: datetime) -> list[int]:
+        """Create the deliveries that notifications stored in [since, before) should have had.
+
+        For a process that died between storing an outcome's notification and creating its
+        deliveries: every live subscription that existed when the notification was stored.
+        """
+        made = select(WD.c.id).where(
+            WD.c.subscription_id == WS.c.id, WD.c.notification_id == N.c.id
+        )
+        owed = (
+            select(WS.c.id, N.c.id)
+            .join(N, N.c.workspace_id == WS.c.workspace_id)
+            .where(WS.c.deleted_at.is_(None), WS.c.created_at <= N.c.created_at)
+            .where(N.c.created_at >= since, N.c.created_at < before, ~exists(made))
+        )
+        with self.store.begin() as c:
+            statement = _new_deliveries(c, owed, now, skip_existing=True)
+            return [int(ident) for ident in c.execute(statement).scalars()]
+
+    def overdue_deliveries(self, before: datetime, now: datetime) -> list[int]:
+        """Pending deliveries due before ``before`` (their message was lost), due again now."""
+        overdue = and_(WD.c.status == PENDING, WD.c.next_attempt_at < before)
+        statement = update(WD).where(overdue).values(next_attempt_at=now).returning(WD.c.id)
+        with self.store.begin() as c:
             return [int(ident) for ident in c.execute(statement).scalars()]
 
     def delivery_job(self, delivery_id: int) -> DeliveryJob | None:
@@ -288,6 +311,20 @@ def _check_id(kind: str, ident: str) -> None:
         uuid.UUID(ident)
     except ValueError:
         raise NotFoundError(kind, ident[:100]) from None
+
+
+def _new_deliveries(c: Connection, pairs: Any, now: datetime, skip_existing: bool = False) -> Any:
+    """INSERT a pending delivery, due now, per (subscription id, notification id) selected."""
+    rows = pairs.add_columns(
+        literal(PENDING), literal(0), literal(now, UTC_TIME), literal(now, UTC_TIME)
+    )
+    columns = ["subscription_id", "notification_id", "status", "attempts", "created_at"]
+    statement = _insert_for(c)(WD).from_select([*columns, "next_attempt_at"], rows)
+    if skip_existing:
+        statement = statement.on_conflict_do_nothing(
+            index_elements=["subscription_id", "notification_id"]
+        )
+    return statement.returning(WD.c.id)
 
 
 def _insert_for(c: Connection) -> Any:

@@ -21,7 +21,7 @@ from .accounts_store import AccountStore
 from .celery_app import bind_definition, create_celery
 from .clock import now
 from .completions import CompletionWriter
-from .dispatch import Dispatcher
+from .dispatch import Dispatcher, SweepReport
 from .lifecycle import Lifecycle
 from .outputs import OutputCodec
 from .queries import TaskQueries
@@ -152,8 +152,8 @@ class TaskHub:
     def notifications(self, limit: int = 50) -> builtins.list[Notification]:
         return inbox.page(self, self.workspace_id, limit=limit)[0]
 
-    def sweep(self) -> None:
-        self.dispatcher.sweep()
+    def sweep(self) -> SweepReport:
+        return self.dispatcher.sweep()
 
 
 def _name(task: str | TaskDefinition) -> str:

@@ -236,6 +236,8 @@ webhook_deliveries = Table(
     Column("last_error", Text),
     Column("created_at", UTCDateTime, nullable=False),
     Column("delivered_at", UTCDateTime),
+    Column("next_attempt_at", UTCDateTime),  # pending: when its next attempt is due
     CheckConstraint("status IN ('pending', 'delivered', 'failed')", name="ck_webhook_status"),
     UniqueConstraint("subscription_id", "notification_id", name="uq_webhook_deliveries"),
+    Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
 )

@@ -60,6 +60,12 @@ class Settings(BaseSettings):
     webhook_cache_s: float = Field(
         5.0, ge=0, description="How long a process remembers if a workspace has subscriptions."
     )
+    webhook_recover_after_s: float = Field(
+        60.0,
+        ge=0,
+        description="The sweep queues again a webhook delivery overdue by this much, and "
+        "creates the deliveries a notification this old is missing.",
+    )
 
     @field_validator("imports", mode="before")
     @classmethod

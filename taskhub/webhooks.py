@@ -5,6 +5,7 @@ subscription and queues the ``taskhub.deliver_webhook`` Celery task for each. :f
 makes one attempt, signed as Standard Webhooks define (the ``webhook-id`` is stable per
 subscription and notification, so receivers can dedupe), and says when to try again.
 
+The sweep (:func:`recover`) queues again what a crash or a broker outage left behind.
 The hot path stays cheap: whether a workspace has subscriptions is remembered per process for
 ``webhook_cache_s``, so a workspace without any costs one indexed query per that interval.
 """
@@ -15,6 +16,7 @@ import json
 import logging
 import time
 import uuid
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -39,6 +41,9 @@ DELIVERY_PRIORITY = 5
 USER_AGENT = "taskhub-webhooks/1"
 MAX_URL_CHARS = 2000
 MAX_ERROR_CHARS = 500
+RECOVER_WINDOW = timedelta(
+    hours=1
+)  # how far back the sweep looks for notifications owed deliveries
 IDS = uuid.UUID("5b0f4d1e-7a54-4c5e-9a55-2f1d3c9e8b71")  # namespace of stable webhook-ids
 
 
@@ -153,10 +158,27 @@ def _publish(hub: TaskHub, ids: list[int]) -> None:
                     producer=producer,
                 )
     except Exception as exc:  # the broker's own message may name its URL: keep only the kind
-        log.warning("could not queue %d webhook deliveries: %s", len(ids), type(exc).__name__)
-        failed = {"status": FAILED, "last_error": f"could not be queued: {type(exc).__name__}"}
-        for delivery_id in ids:
-            HookStore(hub.store).record_attempt(delivery_id, 0, failed)
+        log.warning(
+            "could not queue %d webhook deliveries (%s); the sweep will queue them again",
+            len(ids),
+            type(exc).__name__,
+        )
+
+
+def recover(hub: TaskHub) -> int:
+    """Queue again what a crash or a broker outage left behind; how many deliveries.
+
+    Notifications stored without their deliveries (in the last ``RECOVER_WINDOW``), and pending
+    deliveries overdue by more than ``webhook_recover_after_s`` (their message was lost). A
+    delivery queued twice is still made once or, at worst, POSTed twice with the same
+    ``webhook-id`` for the receiver to dedupe.
+    """
+    at, hooks = now(), HookStore(hub.store)
+    settled = at - timedelta(seconds=hub.settings.webhook_recover_after_s)
+    ids = hooks.missing_deliveries(at - RECOVER_WINDOW, settled, at)
+    ids += hooks.overdue_deliveries(settled, at)
+    _publish(hub, ids)
+    return len(ids)
 
 
 # -- one attempt -------------------------------------------------------------------------------
@@ -170,22 +192,23 @@ def deliver(hub: TaskHub, delivery_id: int) -> float | None:
         return None
     before = job.delivery.attempts
     if not job.subscription_live:
-        hooks.record_attempt(delivery_id, before, {"status": FAILED, "last_error": "unsubscribed"})
+        gone = {"status": FAILED, "last_error": "unsubscribed", "next_attempt_at": None}
+        hooks.record_attempt(delivery_id, before, gone)
         return None
     status, error = _post(job, settings.webhook_timeout_s)
     attempts = before + 1
     values: dict[str, Any] = {"attempts": attempts, "response_status": status}
+    delay = None
     if error is None:
-        values.update(status=DELIVERED, delivered_at=now())
+        values.update(status=DELIVERED, delivered_at=now(), next_attempt_at=None)
+    elif attempts >= settings.webhook_max_attempts:
+        values.update(status=FAILED, last_error=error, next_attempt_at=None)
     else:
-        values["last_error"] = error
-        if attempts >= settings.webhook_max_attempts:
-            values["status"] = FAILED
+        delay = backoff_s(attempts, settings.webhook_retry_delay_s, 2.0, settings.max_retry_delay_s)
+        values.update(last_error=error, next_attempt_at=now() + timedelta(seconds=delay))
     log.info("webhook delivery %d, attempt %d: %s", delivery_id, attempts, error or status)
     recorded = hooks.record_attempt(delivery_id, before, values)
-    if not recorded or values.get("status") in (DELIVERED, FAILED):
-        return None
-    return backoff_s(attempts, settings.webhook_retry_delay_s, 2.0, settings.max_retry_delay_s)
+    return delay if recorded else None
 
 
 def _post(job: DeliveryJob, timeout_s: float) -> tuple[int | None, str | None]:

@@ -50,6 +50,12 @@ def wait_for_status(
         raise AssertionError(f"{exc}; it is {hub.get(task_id)}") from None
 
 
+def swept(hub: TaskHub, check: Callable[[], T]) -> T:
+    """One sweep, then ``check``: ``wait_for(lambda: swept(hub, ...))`` sweeps until it holds."""
+    hub.sweep()
+    return check()
+
+
 def settings_env(settings: Settings) -> dict[str, str]:
     """The environment that makes a child process build the same settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TASKHUB_")}

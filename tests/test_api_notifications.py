@@ -12,9 +12,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
+import pytest
 from standardwebhooks.webhooks import Webhook
 
-from taskhub import Status, TaskHub, service
+from taskhub import Status, TaskHub, service, webhooks
 
 from .conftest import make_settings
 from .support import Worker, wait_for
@@ -267,27 +268,82 @@ def test_an_unreachable_url_is_recorded_as_failed(api: Api, hub: TaskHub, worker
     assert delivery["last_error"].startswith("ConnectError")
 
 
-def test_a_delivery_that_cannot_be_queued_is_failed_and_the_cancel_still_stands(
-    api: Api, hub: TaskHub
-) -> None:
-    session = api()
-    subscription = subscribe(session, "https://example.com/hook")
+def _cut_off(hub: TaskHub) -> TaskHub:
+    """The same database behind a broker that is down: what it submits never reaches a worker."""
     no_broker = make_settings(
         hub.settings.home,
         database_url=hub.settings.database_url,
         broker_url="redis://127.0.0.1:1/0",
     )
-    cut_off = TaskHub(no_broker)
+    return TaskHub(no_broker)
+
+
+def _sweep_now(hub: TaskHub) -> int:
+    """A sweep that does not wait for lost deliveries to be overdue; deliveries it queued."""
+    eager = make_settings(
+        hub.settings.home, database_url=hub.settings.database_url, webhook_recover_after_s=0
+    )
+    sweeper = TaskHub(eager)  # the shared worker's queue and broker
     try:
-        waiting = service.submit(cut_off, workspace(session), "tests.echo", {"value": 1})
-        assert service.cancel(cut_off, workspace(session), waiting.id).status is Status.CANCELLED
+        return sweeper.sweep().webhooks
     finally:
-        cut_off.close()
+        sweeper.close()
+
+
+def _deliveries(session: httpx.Client, subscription_id: str) -> list[dict[str, Any]]:
+    reply = session.get(f"/api/v1/webhooks/{subscription_id}/deliveries")
+    assert reply.status_code == 200, reply.text
+    return list(reply.json()["items"])
+
+
+def test_a_delivery_that_could_not_be_queued_is_delivered_by_the_sweep(
+    api: Api, hub: TaskHub, worker: Worker
+) -> None:
+    session = api()
+    with receiving(200) as receiver:
+        subscription = subscribe(session, receiver.url)
+        cut_off = _cut_off(hub)
+        try:
+            waiting = service.submit(cut_off, workspace(session), "tests.echo", {"value": 1})
+            cancelled = service.cancel(cut_off, workspace(session), waiting.id)
+            assert cancelled.status is Status.CANCELLED  # the broker being down changes nothing
+        finally:
+            cut_off.close()
+        [stuck] = _deliveries(session, subscription["id"])
+        assert (stuck["status"], stuck["attempts"]) == ("pending", 0)
+
+        assert _sweep_now(hub) >= 1
+        [(_, body)] = receiver.received(1)
+    assert json.loads(body)["type"] == "task.cancelled"
     [delivery] = settled(session, subscription["id"], 1)
-    assert delivery["status"] == "failed"
-    assert delivery["attempts"] == 0
-    assert delivery["last_error"].startswith("could not be queued: ")
-    assert "127.0.0.1:1" not in delivery["last_error"]
+    assert (delivery["status"], delivery["attempts"]) == ("delivered", 1)
+
+
+def test_a_notification_left_without_deliveries_is_delivered_by_the_sweep(
+    api: Api, hub: TaskHub, worker: Worker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The process stored the outcome's notification, then died before creating deliveries."""
+    session = api()
+    with receiving(200) as receiver:
+        subscription = subscribe(session, receiver.url)
+        cut_off = _cut_off(hub)
+        try:
+            waiting = service.submit(cut_off, workspace(session), "tests.echo", {"value": 2})
+            with monkeypatch.context() as crash:
+                crash.setattr(webhooks, "enqueue", lambda *_: None)
+                service.cancel(cut_off, workspace(session), waiting.id)
+        finally:
+            cut_off.close()
+        assert _deliveries(session, subscription["id"]) == []
+
+        assert _sweep_now(hub) >= 1
+        [(_, body)] = receiver.received(1)
+        [delivery] = settled(session, subscription["id"], 1)
+        _sweep_now(hub)  # a second sweep owes this subscription nothing more
+        assert len(_deliveries(session, subscription["id"])) == 1
+    assert json.loads(body)["task_id"] == waiting.id
+    assert (delivery["status"], delivery["attempts"]) == ("delivered", 1)
+    assert len(receiver.requests) == 1
 
 
 def test_subscriptions_validate_urls_and_are_deleted(api: Api) -> None:

@@ -13,10 +13,13 @@ import uuid
 from pathlib import Path
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 
 from taskhub import Settings, Status, TaskHub, redis_broker
 from taskhub.db import downgrade, upgrade
+from taskhub.models import metadata
 
 from .conftest import make_settings
 from .support import ROOT, Worker, running_worker, settings_env, wait_for, wait_for_status
@@ -55,6 +58,8 @@ def _check_migrations(url: str) -> None:
     upgrade(url)
     engine = create_engine(url)
     assert set(inspect(engine).get_table_names()) >= TABLES
+    with engine.connect() as conn:  # the migrations build exactly what models.py declares
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
     downgrade(url, "base")
     assert not TABLES & set(inspect(engine).get_table_names())
     upgrade(url)

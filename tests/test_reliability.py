@@ -15,7 +15,7 @@ from taskhub.clock import now
 from taskhub.errors import DispatchError, StoreError
 
 from .conftest import make_settings
-from .support import Worker, running_worker, wait_for, wait_for_status
+from .support import Worker, running_worker, swept, wait_for, wait_for_status
 
 
 def _own_queue(settings: Settings, **overrides: object) -> tuple[TaskHub, Settings]:
@@ -65,18 +65,18 @@ def test_a_lost_running_task_is_recovered_by_the_sweep(settings: Settings, scrat
         redis.Redis.from_url(queue.resolved_broker_url).delete("unacked", "unacked_index")
 
     wait_for(
-        lambda: (
-            hub.sweep()
-            or (
+        lambda: swept(
+            hub,
+            lambda: (
                 hub.get(record.id).next_attempt_at is None
                 and hub.get(record.id).heartbeat_at is not None
-            )
+            ),
         ),
         what="a sweep",
     )
     with running_worker(queue, concurrency=1, name="rescuer"):
         wait_for(
-            lambda: hub.sweep() or hub.get(record.id).status is Status.COMPLETED,
+            lambda: swept(hub, lambda: hub.get(record.id).status is Status.COMPLETED),
             poll_s=0.5,
             what="the sweep to recover the task",
         )
@@ -97,7 +97,7 @@ def test_a_record_whose_publish_failed_is_published_by_the_sweep(
     assert (record.status, record.dispatched_at) == (Status.PENDING, None)
 
     wait_for(
-        lambda: hub.sweep() or hub.get(record.id).status is Status.COMPLETED,
+        lambda: swept(hub, lambda: hub.get(record.id).status is Status.COMPLETED),
         poll_s=0.3,
         what="the sweep to publish it",
     )
