@@ -74,7 +74,8 @@ class Dispatcher:
         app, settings = self.hub.celery, self.hub.settings
         try:
             with app.producer_or_acquire() as producer:
-                events = SentEvents(app, producer) if len(records) > 1 else None
+                batch = len(records) > 1 and settings.sent_events
+                events = SentEvents(app, producer) if batch else None
                 for record in records:
                     o = record.options
                     app.send_task(
