@@ -60,6 +60,11 @@ class Settings(BaseSettings):
     webhook_cache_s: float = Field(
         5.0, ge=0, description="How long a process remembers if a workspace has subscriptions."
     )
+    webhook_allow_private: bool = Field(
+        False,
+        description="Outbound webhooks may reach loopback, private and link-local addresses "
+        "(local development, tests); off, they are refused (SSRF).",
+    )
     webhook_recover_after_s: float = Field(
         60.0,
         ge=0,

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from . import signing
+from . import egress, signing
 from .clock import now
 from .errors import ValidationError
 from .hooks_store import DELIVERED, FAILED, PENDING, DeliveryJob, HookStore, Subscription
@@ -53,7 +53,8 @@ IDS = uuid.UUID("5b0f4d1e-7a54-4c5e-9a55-2f1d3c9e8b71")  # namespace of stable w
 def subscribe(hub: TaskHub, workspace_id: str, url: str) -> tuple[Subscription, str]:
     """A new subscription; its signing secret is returned here and never again."""
     secret = signing.new_secret()
-    subscription = Subscription(str(uuid.uuid4()), workspace_id, check_url(url), now(), secret)
+    url = check_url(url, allow_private=hub.settings.webhook_allow_private)
+    subscription = Subscription(str(uuid.uuid4()), workspace_id, url, now(), secret)
     HookStore(hub.store).insert_subscription(subscription)
     SUBSCRIBERS.forget(workspace_id)
     return subscription, secret
@@ -83,8 +84,9 @@ def deliveries(
     return hooks.webhook_deliveries(subscription_id, limit=limit, skip=skip)
 
 
-def check_url(url: object) -> str:
-    """An absolute http(s) URL with a host, or ``ValidationError`` on ``url``."""
+def check_url(url: object, *, allow_private: bool = False) -> str:
+    """An absolute http(s) URL with a host (not a private IP address unless allowed), or
+    ``ValidationError`` on ``url``. A host name is checked when each delivery resolves it."""
     problem = "must be an absolute http:// or https:// URL"
     if not isinstance(url, str) or len(url) > MAX_URL_CHARS:
         raise ValidationError("url", f"{problem} of at most {MAX_URL_CHARS} characters")
@@ -95,6 +97,8 @@ def check_url(url: object) -> str:
         raise ValidationError("url", problem) from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValidationError("url", problem)
+    if not allow_private and not egress.literal_is_public(parts.hostname):
+        raise ValidationError("url", "must not point to a private or reserved address")
     return url.strip()
 
 
@@ -195,8 +199,14 @@ def deliver(hub: TaskHub, delivery_id: int) -> float | None:
         gone = {"status": FAILED, "last_error": "unsubscribed", "next_attempt_at": None}
         hooks.record_attempt(delivery_id, before, gone)
         return None
-    status, error = _post(job, settings.webhook_timeout_s)
     attempts = before + 1
+    try:
+        status, error = _attempt(job, settings.webhook_allow_private, settings.webhook_timeout_s)
+    except egress.EgressRefused as exc:  # the address will not become public by trying again
+        refused = {"status": FAILED, "attempts": attempts, "next_attempt_at": None}
+        hooks.record_attempt(delivery_id, before, refused | {"last_error": _short(str(exc))})
+        log.warning("webhook delivery %d refused: %s", delivery_id, exc)
+        return None
     values: dict[str, Any] = {"attempts": attempts, "response_status": status}
     delay = None
     if error is None:
@@ -211,15 +221,31 @@ def deliver(hub: TaskHub, delivery_id: int) -> float | None:
     return delay if recorded else None
 
 
-def _post(job: DeliveryJob, timeout_s: float) -> tuple[int | None, str | None]:
+def _attempt(
+    job: DeliveryJob, allow_private: bool, timeout_s: float
+) -> tuple[int | None, str | None]:
+    """Resolve, check and POST; (response status, error or ``None``). ``EgressRefused``."""
+    try:
+        where = egress.target(job.url, allow_private=allow_private)
+    except OSError as exc:  # the name did not resolve (now): an attempt that failed
+        return None, _short(f"{type(exc).__name__}: {exc}")
+    return _post(job, where, timeout_s)
+
+
+def _post(
+    job: DeliveryJob, where: egress.Target, timeout_s: float
+) -> tuple[int | None, str | None]:
     """POST the signed notification; returns (response status, error or ``None`` on 2xx)."""
     body = payload(job.notification)
     headers = signing.headers(job.secret, message_id(job.delivery), int(time.time()), body)
     headers.update({"content-type": "application/json", "user-agent": USER_AGENT})
+    headers.update(where.headers)
     try:
         with (
             httpx.Client(timeout=timeout_s, follow_redirects=False) as client,
-            client.stream("POST", job.url, content=body, headers=headers) as response,
+            client.stream(
+                "POST", where.url, content=body, headers=headers, extensions=where.extensions
+            ) as response,
         ):
             if response.is_success:
                 return response.status_code, None

@@ -63,6 +63,7 @@ def make_settings(home: Path, **overrides: object) -> Settings:
         "webhook_retry_delay_s": 0.2,
         "webhook_max_attempts": 3,
         "webhook_timeout_s": 2.0,
+        "webhook_allow_private": True,  # the tests' receivers listen on 127.0.0.1
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -18,7 +18,7 @@ from standardwebhooks.webhooks import Webhook
 from taskhub import Status, TaskHub, service, webhooks
 
 from .conftest import make_settings
-from .support import Worker, wait_for
+from .support import Worker, running_worker, wait_for
 
 Api = Callable[..., httpx.Client]
 Request = tuple[dict[str, str], bytes]
@@ -372,3 +372,29 @@ def test_another_workspace_cannot_see_or_delete_subscriptions(api: Api) -> None:
     assert other.get(f"{path}/deliveries").status_code == 404
     assert other.delete(path).status_code == 404
     assert owner.get(path).status_code == 200
+
+
+def test_a_webhook_to_a_name_on_a_private_address_is_refused_not_posted(
+    api: Api, hub: TaskHub
+) -> None:
+    """Workers refuse what the URL's name resolves to when it is loopback or private (SSRF)."""
+    session = api()
+    strict = make_settings(
+        hub.settings.home,
+        database_url=hub.settings.database_url,
+        default_queue=f"strict-{uuid.uuid4().hex[:8]}",
+        webhook_allow_private=False,
+    )
+    with receiving(200) as receiver:
+        by_name = receiver.url.replace("127.0.0.1", "localhost")  # a name, checked on delivery
+        subscription = subscribe(session, by_name)
+        submitter = TaskHub(strict)
+        try:
+            with running_worker(strict, concurrency=1, name="strict"):
+                run(submitter, session, "tests.echo", {"value": 1})
+                [delivery] = settled(session, subscription["id"], 1)
+        finally:
+            submitter.close()
+        assert receiver.requests == []
+    assert (delivery["status"], delivery["attempts"]) == ("failed", 1)
+    assert "localhost resolves to a non-public address" in delivery["last_error"]

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import socket
+import threading
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from taskhub import signing, webhooks
+from taskhub import egress, signing, webhooks
 from taskhub.errors import PayloadError, ValidationError
-from taskhub.hooks_store import WebhookDelivery
+from taskhub.hooks_store import DeliveryJob, WebhookDelivery
 from taskhub.records import Notification
 from taskhub.states import Outcome
 from taskhub.triggers import check_mapping, map_input, parse_body, resolve
@@ -92,9 +95,49 @@ def test_a_body_that_is_not_json_is_a_payload_error() -> None:
             parse_body(body)
 
 
-@pytest.mark.parametrize("url", ["http://example.com/hook", "https://127.0.0.1:8443/x?y=1"])
+@pytest.mark.parametrize("url", ["http://example.com/hook", "https://93.184.215.14:8443/x?y=1"])
 def test_subscription_urls_must_be_http_or_https(url: str) -> None:
     assert webhooks.check_url(url) == url
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8000/hook",
+        "http://10.1.2.3/hook",
+        "http://192.168.0.10/hook",
+        "http://169.254.169.254/latest/meta-data",  # cloud metadata
+        "http://[::1]:8080/hook",
+        "http://0.0.0.0/hook",
+    ],
+)
+def test_a_subscription_to_a_private_address_is_refused_unless_allowed(url: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        webhooks.check_url(url)
+    assert refused.value.field == "url" and "private" in str(refused.value)
+    assert webhooks.check_url(url, allow_private=True) == url
+
+
+def _resolving(monkeypatch: pytest.MonkeyPatch, *addresses: str) -> None:
+    def getaddrinfo(host: str, port: int, **_: Any) -> list[tuple[Any, ...]]:
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port)) for a in addresses]
+
+    monkeypatch.setattr(egress.socket, "getaddrinfo", getaddrinfo)
+
+
+def test_a_webhook_goes_to_the_address_that_was_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    _resolving(monkeypatch, "93.184.215.14")
+    target = egress.target("https://bob:pw@hooks.example.com:8443/in?x=1", allow_private=False)
+    assert target.url == "https://bob:pw@93.184.215.14:8443/in?x=1"
+    assert target.headers == {"host": "hooks.example.com:8443"}
+    assert target.extensions == {"sni_hostname": "hooks.example.com"}  # TLS checks the name
+
+
+def test_a_name_with_any_private_address_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    _resolving(monkeypatch, "93.184.215.14", "10.0.0.7")
+    with pytest.raises(egress.EgressRefused, match=r"10\.0\.0\.7"):
+        egress.target("http://sneaky.example.com/hook", allow_private=False)
+    assert egress.target("http://localhost/x", allow_private=True).url == "http://localhost/x"
 
 
 @pytest.mark.parametrize(
@@ -163,3 +206,36 @@ def test_the_subscriber_check_is_remembered_between_outcomes(
     cache.forget("w1")
     cache.has(hub, "w1")
     assert counting.asked == 2
+
+
+def test_a_pinned_post_reaches_the_address_and_names_the_host() -> None:
+    """The POST goes to the checked address while the receiver still sees its own host name."""
+    seen: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            seen.append(self.headers["host"])
+            self.rfile.read(int(self.headers["content-length"]))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        port = server.server_address[1]
+        at = datetime.now(UTC)
+        note = Notification(9, "w", "t", Outcome.COMPLETED, "success", "Done", "", at, None)
+        job = DeliveryJob(_delivery("s1", 9), "unused", "whsec_" + "A" * 32, True, note)
+        where = egress.Target(
+            f"http://127.0.0.1:{port}/hook",
+            {"host": f"hooks.example.com:{port}"},
+            {"sni_hostname": "hooks.example.com"},
+        )
+        assert webhooks._post(job, where, 2.0) == (204, None)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert seen == [f"hooks.example.com:{port}"]
