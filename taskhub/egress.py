@@ -32,9 +32,17 @@ class Target:
 def literal_is_public(host: str) -> bool:
     """``False`` only for a host written as a non-public IP address (names are checked later)."""
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_global
+        ipaddress.ip_address(host.strip("[]"))
     except ValueError:
-        return True
+        return True  # a name
+    return _public(host.strip("[]"))
+
+
+def _public(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_global
+    except ValueError:  # not an address we can judge: not one we may reach
+        return False
 
 
 def target(url: str, *, allow_private: bool) -> Target:
@@ -46,7 +54,7 @@ def target(url: str, *, allow_private: bool) -> Target:
     port = parts.port or (443 if parts.scheme == "https" else 80)
     found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)  # OSError: try again later
     addresses = [str(info[4][0]) for info in found]
-    private = [a for a in addresses if not ipaddress.ip_address(a).is_global]
+    private = [a for a in addresses if not _public(a)]
     if not addresses or private:
         raise EgressRefused(f"{host} resolves to a non-public address ({', '.join(private)})")
     address = addresses[0]

@@ -41,9 +41,8 @@ DELIVERY_PRIORITY = 5
 USER_AGENT = "taskhub-webhooks/1"
 MAX_URL_CHARS = 2000
 MAX_ERROR_CHARS = 500
-RECOVER_WINDOW = timedelta(
-    hours=1
-)  # how far back the sweep looks for notifications owed deliveries
+# how far back the sweep looks for notifications whose deliveries were never created
+RECOVER_WINDOW = timedelta(hours=1)
 IDS = uuid.UUID("5b0f4d1e-7a54-4c5e-9a55-2f1d3c9e8b71")  # namespace of stable webhook-ids
 
 
