@@ -268,14 +268,22 @@ def test_an_unreachable_url_is_recorded_as_failed(api: Api, hub: TaskHub, worker
     assert delivery["last_error"].startswith("ConnectError")
 
 
-def _cut_off(hub: TaskHub) -> TaskHub:
-    """The same database behind a broker that is down: what it submits never reaches a worker."""
+def _cancelled_while_the_broker_is_down(hub: TaskHub, session: httpx.Client) -> str:
+    """Submit and cancel a task through a broker that is down (same database): its outcome's
+    notification is stored, and no delivery of it can be queued. Returns the task id."""
     no_broker = make_settings(
         hub.settings.home,
         database_url=hub.settings.database_url,
         broker_url="redis://127.0.0.1:1/0",
     )
-    return TaskHub(no_broker)
+    cut_off = TaskHub(no_broker)
+    try:
+        waiting = service.submit(cut_off, workspace(session), "tests.echo", {"value": 1})
+        cancelled = service.cancel(cut_off, workspace(session), waiting.id)
+        assert cancelled.status is Status.CANCELLED  # the broker being down changes nothing
+        return waiting.id
+    finally:
+        cut_off.close()
 
 
 def _sweep_now(hub: TaskHub) -> int:
@@ -302,13 +310,7 @@ def test_a_delivery_that_could_not_be_queued_is_delivered_by_the_sweep(
     session = api()
     with receiving(200) as receiver:
         subscription = subscribe(session, receiver.url)
-        cut_off = _cut_off(hub)
-        try:
-            waiting = service.submit(cut_off, workspace(session), "tests.echo", {"value": 1})
-            cancelled = service.cancel(cut_off, workspace(session), waiting.id)
-            assert cancelled.status is Status.CANCELLED  # the broker being down changes nothing
-        finally:
-            cut_off.close()
+        _cancelled_while_the_broker_is_down(hub, session)
         [stuck] = _deliveries(session, subscription["id"])
         assert (stuck["status"], stuck["attempts"]) == ("pending", 0)
 
@@ -326,14 +328,9 @@ def test_a_notification_left_without_deliveries_is_delivered_by_the_sweep(
     session = api()
     with receiving(200) as receiver:
         subscription = subscribe(session, receiver.url)
-        cut_off = _cut_off(hub)
-        try:
-            waiting = service.submit(cut_off, workspace(session), "tests.echo", {"value": 2})
-            with monkeypatch.context() as crash:
-                crash.setattr(webhooks, "enqueue", lambda *_: None)
-                service.cancel(cut_off, workspace(session), waiting.id)
-        finally:
-            cut_off.close()
+        with monkeypatch.context() as crash:
+            crash.setattr(webhooks, "enqueue", lambda *_: None)  # dies right after the outcome
+            task_id = _cancelled_while_the_broker_is_down(hub, session)
         assert _deliveries(session, subscription["id"]) == []
 
         assert _sweep_now(hub) >= 1
@@ -341,7 +338,7 @@ def test_a_notification_left_without_deliveries_is_delivered_by_the_sweep(
         [delivery] = settled(session, subscription["id"], 1)
         _sweep_now(hub)  # a second sweep owes this subscription nothing more
         assert len(_deliveries(session, subscription["id"])) == 1
-    assert json.loads(body)["task_id"] == waiting.id
+    assert json.loads(body)["task_id"] == task_id
     assert (delivery["status"], delivery["attempts"]) == ("delivered", 1)
     assert len(receiver.requests) == 1
 
