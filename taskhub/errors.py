@@ -81,6 +81,11 @@ class TransitionError(ConflictError):
 class StoreError(TaskhubError):
     """The database failed; ``__cause__`` holds the driver's error."""
 
+    @classmethod
+    def of(cls, exc: Exception) -> StoreError:
+        """The error to raise ``from exc`` for a driver or SQLAlchemy error ``exc``."""
+        return cls(f"database error: {exc.__class__.__name__}: {exc}")
+
 
 class DispatchError(TaskhubError):
     """The broker failed; the record stays and the sweep publishes it again."""

@@ -95,7 +95,7 @@ class HookStore:
             with Session(self.store.engine) as session, session.begin():
                 yield session
         except SQLAlchemyError as exc:
-            raise StoreError(f"database error: {exc.__class__.__name__}: {exc}") from exc
+            raise StoreError.of(exc) from exc
 
     # -- triggers --------------------------------------------------------------------------
 

@@ -69,7 +69,7 @@ class Store:
             with self.engine.begin() as own:
                 yield own
         except SQLAlchemyError as exc:
-            raise StoreError(f"database error: {exc.__class__.__name__}: {exc}") from exc
+            raise StoreError.of(exc) from exc
 
     @contextmanager
     def single(self) -> Iterator[Connection]:
@@ -83,7 +83,7 @@ class Store:
                 with self._autocommit.connect() as c:
                     yield c
             except SQLAlchemyError as exc:
-                raise StoreError(f"database error: {exc.__class__.__name__}: {exc}") from exc
+                raise StoreError.of(exc) from exc
             return
         conn: Connection | None = getattr(self._pinned, "conn", None)
         try:
@@ -95,7 +95,7 @@ class Store:
             if conn is not None:
                 with suppress(SQLAlchemyError):
                     conn.close()
-            raise StoreError(f"database error: {exc.__class__.__name__}: {exc}") from exc
+            raise StoreError.of(exc) from exc
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -104,7 +104,7 @@ class Store:
             with self.engine.connect().execution_options(**{READ_ONLY: True}) as c, c.begin():
                 yield c
         except SQLAlchemyError as exc:
-            raise StoreError(f"database error: {exc.__class__.__name__}: {exc}") from exc
+            raise StoreError.of(exc) from exc
 
     # -- workspaces ------------------------------------------------------------------------
 
