@@ -108,7 +108,7 @@ class Lifecycle:
         if not worker_store.complete(self.store, claimed, at, note, output):
             return None
         record = replace(claimed, status=Status.COMPLETED, finished_at=at, worker_pid=None)
-        announce(self.hub, record, Outcome.COMPLETED)
+        announce(self.hub, record, Outcome.COMPLETED, note)
         return record
 
     def fail(self, task_id: str, error: ErrorInfo, action: str = "fail") -> TaskRecord | None:

@@ -51,12 +51,18 @@ def fire(notification: NewNotification, record: TaskRecord) -> None:
             log.exception("notification callback %r failed", callback)
 
 
-def announce(hub: TaskHub, record: TaskRecord | None, outcome: Outcome) -> None:
+def announce(
+    hub: TaskHub,
+    record: TaskRecord | None,
+    outcome: Outcome,
+    note: NewNotification | None = None,
+) -> None:
     """The one hook after an outcome's notification is stored: callbacks, then webhooks.
 
-    ``record`` is ``None`` when the transition did not happen (nothing was stored).
+    ``record`` is ``None`` when the transition did not happen (nothing was stored); ``note`` is
+    the notification as stored, when the caller already built it.
     """
     if record is None:
         return
-    fire(describe(outcome)(record), record)
+    fire(note or describe(outcome)(record), record)
     webhooks.enqueue(hub, record, outcome)
