@@ -69,6 +69,18 @@ def make_settings(home: Path, **overrides: object) -> Settings:
     return Settings(**values)  # type: ignore[arg-type]
 
 
+def own_queue(settings: Settings, **overrides: object) -> tuple[TaskHub, Settings]:
+    """A hub in a fresh workspace publishing to a queue of its own, which no worker consumes
+    until the test starts one on those settings."""
+    queue = make_settings(
+        settings.home,
+        database_url=settings.database_url,
+        default_queue=f"q-{uuid.uuid4().hex[:8]}",
+        **overrides,
+    )
+    return TaskHub(queue, workspace=f"test-{uuid.uuid4().hex[:8]}"), queue
+
+
 @pytest.fixture(scope="session")
 def stack_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("stack")

@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import pytest
 
 from taskhub import Settings, Status, TaskHub, TransitionError
 
-from .conftest import make_settings
+from .conftest import own_queue
 from .support import Worker, running_worker, wait_for, wait_for_status
-
-
-def _idle_queue(settings: Settings) -> tuple[TaskHub, Settings]:
-    """A hub publishing to a queue that no worker consumes until the test starts one."""
-    queue = make_settings(
-        settings.home,
-        database_url=settings.database_url,
-        default_queue=f"idle-{uuid.uuid4().hex[:8]}",
-    )
-    return TaskHub(queue, workspace=f"test-{uuid.uuid4().hex[:8]}"), queue
 
 
 def _drain(hub: TaskHub) -> None:
@@ -30,7 +19,7 @@ def _drain(hub: TaskHub) -> None:
 
 
 def test_a_cancelled_pending_task_never_runs(settings: Settings, scratch: Path) -> None:
-    hub, queue = _idle_queue(settings)
+    hub, queue = own_queue(settings)
     log = scratch / "ran.log"
     record = hub.submit("tests.log", {"path": str(log), "label": "ran"})
 
@@ -45,7 +34,7 @@ def test_a_cancelled_pending_task_never_runs(settings: Settings, scratch: Path) 
 
 
 def test_a_paused_pending_task_waits_until_resumed(settings: Settings, scratch: Path) -> None:
-    hub, queue = _idle_queue(settings)
+    hub, queue = own_queue(settings)
     log = scratch / "ran.log"
     record = hub.submit("tests.log", {"path": str(log), "label": "ran"})
     assert hub.pause(record.id).status is Status.PAUSED
@@ -142,13 +131,7 @@ def test_a_transition_the_status_does_not_allow_is_refused(hub: TaskHub, worker:
 
 def test_a_plan_running_limit_holds_back_the_next_task(settings: Settings, scratch: Path) -> None:
     """Starter may run one task at a time here: with two free worker slots, the second waits."""
-    limited = make_settings(
-        settings.home,
-        database_url=settings.database_url,
-        default_queue=f"limit-{uuid.uuid4().hex[:8]}",
-        plan_max_running={"starter": 1},
-    )
-    hub = TaskHub(limited, workspace=f"test-{uuid.uuid4().hex[:8]}")
+    hub, limited = own_queue(settings, plan_max_running={"starter": 1})
     gate, started = scratch / "gate", scratch / "started"
 
     with running_worker(limited, concurrency=2, name="limited"):

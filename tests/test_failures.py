@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import time
-import uuid
 from datetime import timedelta
 
 from taskhub import Settings, Status, TaskHub
 from taskhub.clock import now
 
-from .conftest import make_settings
+from .conftest import own_queue
 from .support import Worker, running_worker, wait_for, wait_for_status
 
 
@@ -89,18 +88,8 @@ def test_a_task_ignoring_its_soft_limit_is_killed_at_the_hard_limit(
     assert (failed.finished_at - failed.started_at).total_seconds() < 10  # type: ignore[operator]
 
 
-def _idle_queue_hub(settings: Settings) -> tuple[TaskHub, Settings]:
-    """A hub publishing to a queue no worker consumes yet."""
-    queue_settings = make_settings(
-        settings.home,
-        database_url=settings.database_url,
-        default_queue=f"idle-{uuid.uuid4().hex[:8]}",
-    )
-    return TaskHub(queue_settings, workspace=f"test-{uuid.uuid4().hex[:8]}"), queue_settings
-
-
 def test_a_task_not_started_by_its_deadline_never_runs(settings: Settings) -> None:
-    hub, queue_settings = _idle_queue_hub(settings)
+    hub, queue_settings = own_queue(settings)
     deadline = now() + timedelta(seconds=1)
     record = hub.submit("tests.echo", {"value": 1}, deadline=deadline)
     wait_for(lambda: now() > deadline, what="the deadline to pass")
@@ -113,7 +102,7 @@ def test_a_task_not_started_by_its_deadline_never_runs(settings: Settings) -> No
 
 
 def test_the_sweep_fails_a_waiting_task_whose_deadline_passed(settings: Settings) -> None:
-    hub, _ = _idle_queue_hub(settings)
+    hub, _ = own_queue(settings)
     deadline = now() + timedelta(seconds=0.5)
     record = hub.submit("tests.echo", {"value": 1}, deadline=deadline)
     wait_for(lambda: now() > deadline, what="the deadline to pass")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import uuid
 from pathlib import Path
 
 import pytest
@@ -14,22 +13,12 @@ from taskhub import Settings, Status, TaskHub, worker_store
 from taskhub.clock import now
 from taskhub.errors import DispatchError, StoreError
 
-from .conftest import make_settings
+from .conftest import make_settings, own_queue
 from .support import Worker, running_worker, swept, wait_for, wait_for_status
 
 
-def _own_queue(settings: Settings, **overrides: object) -> tuple[TaskHub, Settings]:
-    queue = make_settings(
-        settings.home,
-        database_url=settings.database_url,
-        default_queue=f"q-{uuid.uuid4().hex[:8]}",
-        **overrides,
-    )
-    return TaskHub(queue, workspace=f"test-{uuid.uuid4().hex[:8]}"), queue
-
-
 def test_a_worker_process_killed_mid_task_loses_nothing(settings: Settings, scratch: Path) -> None:
-    hub, queue = _own_queue(settings)
+    hub, queue = own_queue(settings)
     log, gate, started = scratch / "steps.log", scratch / "gate", scratch / "started"
     record = hub.submit(
         "tests.pipeline", {"log_path": str(log), "gate": str(gate), "started": str(started)}
@@ -52,7 +41,7 @@ def test_a_worker_process_killed_mid_task_loses_nothing(settings: Settings, scra
 
 def test_a_lost_running_task_is_recovered_by_the_sweep(settings: Settings, scratch: Path) -> None:
     """The whole worker dies and its message is gone: the stale heartbeat brings it back."""
-    hub, queue = _own_queue(settings, heartbeat_timeout_s=1.0)
+    hub, queue = own_queue(settings, heartbeat_timeout_s=1.0)
     started = scratch / "started"
     record = hub.submit("tests.sleepy", {"seconds": 0.5, "started": str(started)})
     with running_worker(queue, concurrency=1, name="doomed") as doomed:
@@ -134,7 +123,7 @@ def test_the_same_idempotency_key_returns_the_same_task(hub: TaskHub, worker: Wo
 def test_a_late_outcome_of_a_superseded_attempt_completes_nothing(settings: Settings) -> None:
     """Outcomes commit behind the task: one that arrives after its attempt was taken over (its
     process looked lost) must not complete the attempt now running."""
-    hub, _ = _own_queue(settings)  # a queue nobody consumes: this test plays the workers
+    hub, _ = own_queue(settings)  # a queue nobody consumes: this test plays the workers
     record = hub.submit("tests.noop")
     first = hub.lifecycle.claim(record.id, "host-a", os.getpid())
     assert first is not None and first.attempt == 1
@@ -151,7 +140,7 @@ def test_a_late_outcome_of_a_superseded_attempt_completes_nothing(settings: Sett
 def test_a_pool_process_that_exits_writes_its_outcomes_first(settings: Settings) -> None:
     """Successes commit behind the task (a writer thread); pool processes retired after each
     task (Celery's max-tasks-per-child) still leave every record completed with its output."""
-    hub, queue = _own_queue(settings, max_output_bytes=2_000_000)
+    hub, queue = own_queue(settings, max_output_bytes=2_000_000)
     ids = hub.submit_many("tests.big_output", [{"size": 1_500_000} for _ in range(3)])
     retiring = ("--max-tasks-per-child", "1")
     with running_worker(queue, concurrency=1, name="short-lived", extra=retiring):
@@ -166,7 +155,7 @@ def test_a_pool_process_that_exits_writes_its_outcomes_first(settings: Settings)
 def test_a_worker_connection_dropped_by_the_server_costs_one_operation(settings: Settings) -> None:
     """Pool processes keep their connections; one the server drops fails one statement (a
     StoreError, which the caller retries) and the next statement connects again."""
-    hub, _ = _own_queue(settings)
+    hub, _ = own_queue(settings)
     hub.store.pin_connections()  # as in a worker's pool process
     record = hub.submit("tests.noop")
     with hub.store.single() as c:
