@@ -136,12 +136,7 @@ def scratch(stack_home: Path) -> Path:
 @pytest.fixture(scope="session")
 def api_url(settings: Settings) -> Iterator[str]:
     """The REST API over real HTTP, serving the session's stack."""
-    from .api_support import serving
-
-    hub = TaskHub(settings)
-    with serving(hub) as url:
-        yield url
-    hub.close()
+    yield from _serve(settings)
 
 
 @pytest.fixture
@@ -159,9 +154,13 @@ def idle_settings(settings: Settings) -> Settings:
 @pytest.fixture(scope="session")
 def idle_api_url(idle_settings: Settings) -> Iterator[str]:
     """The REST API over real HTTP, on a hub that queues tasks where no worker runs them."""
+    yield from _serve(idle_settings)
+
+
+def _serve(settings: Settings) -> Iterator[str]:
     from .api_support import serving
 
-    hub = TaskHub(idle_settings)
+    hub = TaskHub(settings)
     with serving(hub) as url:
         yield url
     hub.close()
