@@ -10,12 +10,13 @@ from celery import Celery, Task
 from celery.exceptions import Ignore, Retry, SoftTimeLimitExceeded
 from celery.worker.request import Request
 
+from .clock import now
 from .errors import StoreError
 from .lifecycle import Deferred, error_info
 from .records import ErrorInfo, TaskRecord
 from .registry import PRIORITY_MAX, TaskDefinition
 from .retries import plan_retry
-from .runtime import Stop, run_body
+from .runtime import Stop, Superseded, run_body
 from .settings import Settings
 
 if TYPE_CHECKING:
@@ -24,6 +25,10 @@ if TYPE_CHECKING:
 STORE_UNAVAILABLE_RETRY_S = 5.0
 PLAN_LIMIT_RETRY_S = 1.0  # a task held back by its plan's running limit asks again after this
 CLAIMED = "taskhub_claimed"  # the request attribute holding the record this execution claimed
+# (worker, pool pid) of each task killed at its hard time limit, until task_failure reads it:
+# Celery's main process sends that signal without the request, and only the killed execution
+# may be failed by it (another may have taken the record over meanwhile).
+KILLED_AT_HARD_LIMIT: dict[str, tuple[str, int]] = {}
 
 
 class TimedOut(Exception):
@@ -120,6 +125,11 @@ class DeadlineRequest(Request):  # type: ignore[misc]
     def time_limits(self, value: tuple[float | None, float | None]) -> None:
         self._limits = value
 
+    def on_timeout(self, soft: bool, timeout: float) -> None:
+        if not soft and self.worker_pid is not None:
+            KILLED_AT_HARD_LIMIT[self.id] = (self.hostname or "unknown", self.worker_pid)
+        super().on_timeout(soft, timeout)
+
 
 class TaskhubTask(Task):  # type: ignore[misc]
     Request = DeadlineRequest
@@ -141,14 +151,17 @@ def bind_definition(hub: TaskHub, definition: TaskDefinition) -> Task:
                 exc=exc, countdown=STORE_UNAVAILABLE_RETRY_S, max_retries=None
             ) from exc
         except Deferred as exc:
+            hub.store.mark_dispatched([request.id], now())  # sent again: not lost
             raise self.retry(exc=exc, countdown=PLAN_LIMIT_RETRY_S, max_retries=None) from exc
         if record is None:
             raise Ignore()  # stale or duplicate message: the record says it must not run
         setattr(request, CLAIMED, record)  # the task_success handler completes from it
         try:
             return run_body(hub, definition, record, kwargs)
+        except Superseded:
+            raise Ignore() from None  # another execution owns the record: record nothing
         except Stop as stop:
-            hub.lifecycle.stop(record.id, stop.outcome)
+            hub.lifecycle.stop(record, stop.outcome)
             raise Ignore() from None
         except Exception as exc:
             failure = timed_out(record, exc) if isinstance(exc, SoftTimeLimitExceeded) else exc

@@ -7,12 +7,13 @@ The record is committed before its message goes out. A publish that fails leaves
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from celery import Celery
+from kombu.connection import Connection
 from kombu.exceptions import KombuError, OperationalError
 from kombu.messaging import Producer
 
@@ -31,10 +32,11 @@ SENT_EVENTS_BATCH = 1000  # task-sent events per message
 
 @dataclass(frozen=True)
 class SweepReport:
-    republished: int
-    recovered: int
+    republished: int  # never published (the broker was down when they were submitted)
+    recovered: int  # lost executions: stale heartbeats, retries whose message never came
     expired: int
     webhooks: int = 0  # deliveries queued again
+    redelivered: int = 0  # published, but their message is gone from the broker
 
 
 class SentEvents:
@@ -125,8 +127,51 @@ class Dispatcher:
             self.hub.lifecycle.expire(record.id)
         self.publish_quietly(undispatched)
         self.publish_quietly(lost)
+        redelivered = self._lost_messages(at)
+        self.publish_quietly(redelivered)
         hooks = webhooks.recover(self.hub)
-        report = SweepReport(len(undispatched), len(lost), len(expired), hooks)
-        if any((report.republished, report.recovered, report.expired, report.webhooks)):
+        report = SweepReport(len(undispatched), len(lost), len(expired), hooks, len(redelivered))
+        if any(vars(report).values()):
             log.info("sweep: %s", report)
         return report
+
+    def _lost_messages(self, at: datetime) -> list[TaskRecord]:
+        """Pending records published a while ago whose message the broker no longer holds.
+
+        The broker cannot say cheaply which messages it holds, but it can count a queue: a
+        record published more than ``lost_message_after_s`` ago whose queue is empty was lost
+        (nothing waits there, and a worker that took it would have started it). Past
+        ``lost_message_busy_after_s`` a record is published again whatever its queue holds. A
+        duplicate runs nothing: the claim lets one message start the record.
+        """
+        settings = self.hub.settings
+        idle_cutoff = at - timedelta(seconds=settings.lost_message_after_s)
+        busy_cutoff = at - timedelta(seconds=settings.lost_message_busy_after_s)
+        candidates = self.hub.store.published_pending(idle_cutoff)
+        if not candidates:
+            return []
+        depths = self.queue_depths({record.options.queue for record in candidates})
+        if depths is None:
+            return []  # the broker is down: nothing can be published anyway
+        return [
+            r
+            for r in candidates
+            if depths[r.options.queue] == 0 or (r.dispatched_at or at) < busy_cutoff
+        ]
+
+    def queue_depths(self, queues: Iterable[str]) -> dict[str, int] | None:
+        """How many messages wait in each queue; ``None`` if the broker cannot be reached."""
+        try:
+            with self.hub.celery.connection_for_read() as conn:
+                return {queue: _depth(conn, queue) for queue in queues}
+        except (OperationalError, KombuError, OSError):
+            log.warning("sweep: the broker cannot be reached to count its queues")
+            return None
+
+
+def _depth(conn: Connection, queue: str) -> int:
+    with conn.channel() as channel:
+        try:
+            return int(channel.queue_declare(queue=queue, passive=True).message_count)
+        except conn.channel_errors:
+            return 0  # no such queue: nothing waits in it

@@ -81,10 +81,23 @@ class TransitionError(ConflictError):
 class StoreError(TaskhubError):
     """The database failed; ``__cause__`` holds the driver's error."""
 
+    def __init__(self, message: str, *, disconnected: bool = False) -> None:
+        super().__init__(message)
+        self.disconnected = disconnected  # the connection was lost: an idempotent retry may work
+
     @classmethod
     def of(cls, exc: Exception) -> StoreError:
         """The error to raise ``from exc`` for a driver or SQLAlchemy error ``exc``."""
-        return cls(f"database error: {exc.__class__.__name__}: {exc}")
+        message = f"database error: {exc.__class__.__name__}: {exc}"
+        return cls(message, disconnected=_is_disconnect(exc))
+
+
+def _is_disconnect(exc: Exception) -> bool:
+    """Whether ``exc`` says the connection itself failed (dropped, closed, unreachable)."""
+    if getattr(exc, "connection_invalidated", False):
+        return True
+    names = {kind.__name__ for kind in type(exc).__mro__}
+    return bool(names & {"OperationalError", "InterfaceError"})
 
 
 class DispatchError(TaskhubError):

@@ -33,6 +33,7 @@ from .states import Status, TaskType
 from .steps_store import RunStore
 from .store import Store, TaskFilter
 from .submissions import Seconds, Submission
+from .sweeping import Sweeper
 
 
 class TaskHub:
@@ -49,6 +50,7 @@ class TaskHub:
         self.dispatcher = Dispatcher(self)
         self.heartbeat = Heartbeat(self)
         self.completions = CompletionWriter(self)
+        self.sweeper = Sweeper(self.sweep, self.settings.sweep_interval_s)
         self.workspace = workspace or self.settings.workspace
         self.definitions: dict[str, TaskDefinition] = {}
         self._bind_tasks()
@@ -73,6 +75,7 @@ class TaskHub:
         db.upgrade(self.settings.resolved_database_url)
 
     def close(self) -> None:
+        self.sweeper.stop()
         self.engine.dispose()
 
     # -- the SDK ---------------------------------------------------------------------------

@@ -13,7 +13,6 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from . import models as m
 from . import worker_store
 from .clock import now
 from .errors import ValidationError
@@ -51,16 +50,7 @@ class Lifecycle:
         A record already ``in_progress`` is taken over only when its previous execution is
         gone: its process died on this node, or its heartbeat went stale.
         """
-        limits = self.hub.settings.plan_max_running
-        if not limits:
-            at = now()
-            record = worker_store.claim(self.store, task_id, worker, pid, at)
-        else:
-            with self.store.begin() as c:
-                if self.store.running_limit_reached(c, task_id, limits):
-                    raise Deferred(f"task {task_id}: its workspace runs its plan's maximum")
-                at = now()  # read the clock once the lock is ours
-                record = worker_store.claim(self.store, task_id, worker, pid, at, conn=c)
+        record, at = self.store.idempotent(lambda: self._start(task_id, worker, pid))
         if record is not None:
             return record
         current = self.store.get(task_id)
@@ -68,8 +58,19 @@ class Lifecycle:
             self.expire(task_id)  # not in time: the only reason "start" can refuse these
             return None
         if current.status is Status.IN_PROGRESS and self._is_lost(current, worker, at):
-            return worker_store.take_over(self.store, current, worker, pid, at)
+            return self._take_over(current, worker, pid, at)
         return None
+
+    def _start(self, task_id: str, worker: str, pid: int) -> tuple[TaskRecord | None, datetime]:
+        limits = self.hub.settings.plan_max_running
+        if not limits:
+            at = now()
+            return worker_store.claim(self.store, task_id, worker, pid, at), at
+        with self.store.begin() as c:
+            if self.store.running_limit_reached(c, task_id, limits):
+                raise Deferred(f"task {task_id}: its workspace runs its plan's maximum")
+            at = now()  # read the clock once the lock is ours
+            return worker_store.claim(self.store, task_id, worker, pid, at, conn=c), at
 
     def _is_lost(self, record: TaskRecord, worker: str, at: datetime) -> bool:
         stale_after = timedelta(seconds=self.hub.settings.heartbeat_timeout_s)
@@ -77,24 +78,45 @@ class Lifecycle:
             return True
         return record.worker == worker and not pid_alive(record.worker_pid)
 
+    def _take_over(
+        self, lost: TaskRecord, worker: str, pid: int, at: datetime
+    ) -> TaskRecord | None:
+        """Run the task again after its execution ``lost`` vanished, within its attempts: a
+        body that kills its own process (or is OOM-killed) every time ends ``failed``."""
+        allowed = attempts_when_lost(lost, self.hub.settings.worker_lost_min_attempts)
+        error = ErrorInfo("WorkerLost", f"worker lost (attempt {lost.attempt} of {allowed})")
+        if lost.attempt >= allowed:
+            self.fail(lost.id, error, owner=lost)
+            return None
+        record = worker_store.take_over(self.store, lost, worker, pid, at)
+        if record is not None:
+            with self.store.begin() as c:
+                self.store.record_attempt_error(c, lost, error, at)
+        return record
+
     # -- outcomes --------------------------------------------------------------------------
 
     def complete(
         self, task_id: str, result: object, claimed: TaskRecord | None = None
     ) -> TaskRecord | None:
-        """``claimed``: the record as this execution claimed it, when the caller has it."""
+        """``claimed``: the execution as it was claimed; only it can complete the record."""
         try:
             output = None if result is None else self.hub.outputs.encode("result", result)
         except ValidationError as exc:
-            return self.fail(task_id, error_info(exc))
+            return self.fail(task_id, error_info(exc), owner=claimed)
         at = now()
         if claimed is not None and self.store.is_postgres:
             return self._complete_in_one_statement(claimed, at, output)
         values = {"finished_at": at, "worker_pid": None, "percent": 100.0}
-        same = None if claimed is None else m.tasks.c.attempt == claimed.attempt
+        values |= {"pause_requested_at": None}
         with self.store.begin() as c:
             record = self.store.transition(
-                task_id, "complete", values, where=same, conn=c, notify=describe(Outcome.COMPLETED)
+                task_id,
+                "complete",
+                values,
+                owner=claimed,
+                conn=c,
+                notify=describe(Outcome.COMPLETED),
             )
             if record is not None and output is not None:
                 self.hub.runs.put_output(task_id, output, at, conn=c)
@@ -111,7 +133,17 @@ class Lifecycle:
         announce(self.hub, record, Outcome.COMPLETED, note)
         return record
 
-    def fail(self, task_id: str, error: ErrorInfo, action: str = "fail") -> TaskRecord | None:
+    def fail(
+        self,
+        task_id: str,
+        error: ErrorInfo,
+        action: str = "fail",
+        *,
+        owner: TaskRecord | None = None,
+        executor: tuple[str, int] | None = None,
+    ) -> TaskRecord | None:
+        """Fail the record for good; from a worker, only while ``owner`` (or ``executor``)
+        still holds it."""
         at = now()
         values = {
             "finished_at": at,
@@ -122,7 +154,13 @@ class Lifecycle:
         }
         with self.store.begin() as c:
             record = self.store.transition(
-                task_id, action, values, conn=c, notify=describe(Outcome.FAILED)
+                task_id,
+                action,
+                values,
+                owner=owner,
+                executor=executor,
+                conn=c,
+                notify=describe(Outcome.FAILED),
             )
             if record is not None and record.attempt > 0:
                 self.store.record_attempt_error(c, record, error, at)
@@ -132,7 +170,15 @@ class Lifecycle:
     def expire(self, task_id: str) -> TaskRecord | None:
         return self.fail(task_id, DEADLINE_EXCEEDED, action="expire")
 
-    def schedule_retry(self, task_id: str, error: ErrorInfo, delay_s: float) -> TaskRecord | None:
+    def schedule_retry(
+        self,
+        task_id: str,
+        error: ErrorInfo,
+        delay_s: float,
+        *,
+        owner: TaskRecord | None = None,
+        executor: tuple[str, int] | None = None,
+    ) -> TaskRecord | None:
         at = now()
         values = {
             "next_attempt_at": at + timedelta(seconds=delay_s),
@@ -142,24 +188,38 @@ class Lifecycle:
             "error_traceback": error.traceback,
         }
         with self.store.begin() as c:
-            record = self.store.transition(task_id, "schedule_retry", values, conn=c)
+            record = self.store.transition(
+                task_id, "schedule_retry", values, owner=owner, executor=executor, conn=c
+            )
             if record is not None:
                 self.store.record_attempt_error(c, record, error, at)
         if record is not None:
             self.hub.dispatcher.publish_quietly([record], countdown_s=delay_s)
         return record
 
-    def stop(self, task_id: str, outcome: Outcome | None) -> TaskRecord | None:
-        """Honour a cancel (``CANCELLED``) or pause (``None`` outcome means paused) request."""
+    def stop(self, execution: TaskRecord, outcome: Outcome | None) -> TaskRecord | None:
+        """Honour a cancel (``CANCELLED``) or pause (``None`` outcome means paused) request
+        made of the running ``execution``."""
         if outcome is Outcome.CANCELLED:
             values = {"finished_at": now(), "worker_pid": None}
             record = self.store.transition(
-                task_id, "stop_cancelled", values, notify=describe(Outcome.CANCELLED)
+                execution.id,
+                "stop_cancelled",
+                values,
+                owner=execution,
+                notify=describe(Outcome.CANCELLED),
             )
             announce(self.hub, record, Outcome.CANCELLED)
             return record
         values = {"worker_pid": None, "pause_requested_at": None}
-        return self.store.transition(task_id, "stop_paused", values)
+        return self.store.transition(execution.id, "stop_paused", values, owner=execution)
+
+
+def attempts_when_lost(record: TaskRecord, min_attempts: int) -> int:
+    """How many executions a task gets when its workers keep vanishing: its retry budget,
+    and at least ``min_attempts`` so that a restarted worker does not fail a task that allows
+    no retries."""
+    return max(record.options.max_retries + 1, min_attempts)
 
 
 def pid_alive(pid: int | None) -> bool:

@@ -36,7 +36,8 @@ def describe(outcome: Outcome) -> Callable[[TaskRecord], NewNotification]:
             return NewNotification(outcome, f"Cancelled: {record.name}", "The task was cancelled.")
         error = record.error
         text = f"{error.type}: {error.message}" if error else "The task failed."
-        text += f" (attempt {record.attempt} of {record.options.max_retries + 1})"
+        if error is None or error.type != "WorkerLost":  # that message counts its own attempts
+            text += f" (attempt {record.attempt} of {record.options.max_retries + 1})"
         return NewNotification(outcome, f"Failed: {record.name}", text)
 
     return build

@@ -37,6 +37,15 @@ class Stop(BaseException):
         self.outcome = outcome
 
 
+class Superseded(BaseException):
+    """Raised inside the body once its execution no longer owns the record: it was taken over
+    (this process looked lost: frozen, partitioned) or the task was retried. Nothing this
+    execution does is recorded any more; the runtime ends it quietly."""
+
+    def __init__(self, execution: TaskRecord) -> None:
+        super().__init__(f"task {execution.id}: attempt {execution.attempt} was superseded")
+
+
 class TaskContext:
     """What a running task can do with its own record."""
 
@@ -51,7 +60,7 @@ class TaskContext:
         self._steps: dict[str, StepRecord] = hub.runs.steps(record.id) if rerun else {}
         self._last_check = 0.0
         if self._declared:
-            hub.runs.declare_steps(record.id, self._declared)
+            self._owned(hub.runs.declare_steps(record, self._declared))
 
     def step(self, name: str, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
         """Run ``fn`` as the durable step ``name``, or return its saved output if it completed."""
@@ -60,18 +69,20 @@ class TaskContext:
             return done.output  # type: ignore[no-any-return]
         self._boundary()
         position = self._position(name)
-        runs = self._hub.runs
-        runs.begin_step(self.task_id, name, position, now())
+        runs, me = self._hub.runs, self.record
+        self._owned(runs.begin_step(me, name, position, now()))
         self._progress_step(position)
         try:
             output = fn(*args, **kwargs)
-            runs.end_step(self.task_id, name, StepStatus.COMPLETED, now(), output=output)
+        except Superseded:
+            raise
         except Stop:
-            runs.end_step(self.task_id, name, StepStatus.QUEUED, now())
+            self._owned(runs.end_step(me, name, StepStatus.QUEUED, now()))
             raise
         except BaseException as exc:
-            runs.end_step(self.task_id, name, StepStatus.FAILED, now(), detail=repr(exc))
+            runs.end_step(me, name, StepStatus.FAILED, now(), detail=repr(exc))
             raise
+        self._owned(runs.end_step(me, name, StepStatus.COMPLETED, now(), output=output))
         self._steps[name] = StepRecord(
             name, position, StepStatus.COMPLETED, None, None, None, output
         )
@@ -84,14 +95,14 @@ class TaskContext:
         values: dict[str, Any] = {"message": message}
         if percent is not None:
             values["percent"] = percent
-        self._hub.runs.set_progress(self.task_id, **values)
+        self._owned(self._hub.runs.set_progress(self.record, **values))
 
     def output(self, name: str, value: JSONValue) -> None:
         """Save a named output: a ``str`` as text, anything else as JSON."""
         if not name or name == "result":
             raise ValidationError("name", "an output needs a name other than 'result'")
         encoded = self._hub.outputs.encode(name, value)
-        self._hub.runs.put_output(self.task_id, encoded, now())
+        self._owned(self._hub.runs.put_own_output(self.record, encoded, now()))
 
     def checkpoint(self, *, force: bool = False) -> None:
         """Stop here if the task was cancelled; call it often in long loops."""
@@ -112,7 +123,14 @@ class TaskContext:
         if not force and time.monotonic() - self._last_check < CHECKPOINT_INTERVAL_S:
             return None
         self._last_check = time.monotonic()
-        return self._hub.store.control(self.task_id)
+        control = self._hub.runs.control(self.record)
+        if control is None:
+            raise Superseded(self.record)
+        return control
+
+    def _owned(self, still_owned: bool) -> None:
+        if not still_owned:
+            raise Superseded(self.record)
 
     def _position(self, name: str) -> int:
         if name in self._declared:
@@ -125,22 +143,22 @@ class TaskContext:
         values: dict[str, Any] = {"current_step": position}
         if total:
             values["percent"] = round(100.0 * (position - 1) / total, 1)
-        self._hub.runs.set_progress(self.task_id, **values)
+        self._owned(self._hub.runs.set_progress(self.record, **values))
 
 
 class Heartbeat:
-    """One daemon thread per worker process, touching the record of the task it runs."""
+    """One daemon thread per worker process, touching the record of the execution it runs."""
 
     def __init__(self, hub: TaskHub) -> None:
         self._hub = hub
-        self._current: str | None = None
+        self._current: TaskRecord | None = None
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
-    def track(self, task_id: str | None) -> None:
+    def track(self, execution: TaskRecord | None) -> None:
         with self._lock:
-            self._current = task_id
-            if task_id is not None and (self._thread is None or not self._thread.is_alive()):
+            self._current = execution
+            if execution is not None and (self._thread is None or not self._thread.is_alive()):
                 self._thread = threading.Thread(
                     target=self._loop, name="taskhub-heartbeat", daemon=True
                 )
@@ -151,31 +169,31 @@ class Heartbeat:
         while True:
             time.sleep(interval)
             with self._lock:
-                task_id = self._current
-            if task_id is None:
+                execution = self._current
+            if execution is None:
                 continue
             try:
-                self._beat(task_id)
+                self._beat(execution)
             except Exception:
-                log.exception("heartbeat for task %s failed", task_id)
+                log.exception("heartbeat for task %s failed", execution.id)
 
-    def _beat(self, task_id: str) -> None:
-        control = self._hub.runs.heartbeat(task_id, os.getpid(), now())
+    def _beat(self, execution: TaskRecord) -> None:
+        control = self._hub.runs.heartbeat(execution, now())
         if control is None or not control.cancel_requested:
-            return
-        record = self._hub.store.get(task_id)
+            return  # None: superseded; the body learns it at its next step or checkpoint
+        record = self._hub.store.get(execution.id)
         grace = self._hub.settings.cancel_grace_s
         asked = record.cancel_requested_at
         if asked is not None and (now() - asked).total_seconds() >= grace:
-            self._terminate(task_id)
+            self._terminate(execution)
 
-    def _terminate(self, task_id: str) -> None:
+    def _terminate(self, execution: TaskRecord) -> None:
         """The body ignored the cancel past its grace period: record it, end this process."""
         with self._lock:
-            if self._current != task_id:
+            if self._current is not execution:
                 return
-        if self._hub.lifecycle.stop(task_id, Outcome.CANCELLED) is not None:
-            log.warning("task %s ignored its cancel request; terminating its process", task_id)
+        if self._hub.lifecycle.stop(execution, Outcome.CANCELLED) is not None:
+            log.warning("task %s ignored its cancel request; terminating its process", execution.id)
             self._hub.completions.flush(timeout_s=2.0)  # earlier tasks' outcomes first
             os.kill(os.getpid(), 9)
 
@@ -185,7 +203,7 @@ def run_body(
 ) -> Any:
     """Run the task body for a claimed record; ``Stop`` ends it at a checkpoint."""
     ctx = TaskContext(hub, record, definition)
-    hub.heartbeat.track(record.id)
+    hub.heartbeat.track(record)
     try:
         return definition.fn(ctx, **kwargs)
     finally:

@@ -41,6 +41,24 @@ class Settings(BaseSettings):
     sweep_interval_s: float = Field(
         10.0, gt=0, description="How often beat runs the recovery sweep."
     )
+    lost_message_after_s: float = Field(
+        30.0,
+        gt=0,
+        description="A pending task published this long ago is published again when its "
+        "queue in the broker is empty: its message was lost (a broker restarted empty, a "
+        "refused write, a killed embedded worker). A duplicate message runs nothing.",
+    )
+    lost_message_busy_after_s: float = Field(
+        600.0,
+        gt=0,
+        description="The same, whatever its queue holds (a message lost behind a backlog).",
+    )
+    worker_lost_min_attempts: int = Field(
+        2,
+        ge=1,
+        description="A task whose worker vanished (killed, OOM) runs again within its retry "
+        "budget, and at least this many attempts in all; then it fails as 'worker lost'.",
+    )
     dispatch_grace_s: float = Field(5.0, ge=0, description="Undispatched records older are resent.")
     cancel_grace_s: float = Field(30.0, ge=0, description="Running task is terminated after this.")
     hard_timeout_grace_s: float = Field(10.0, ge=0, description="Hard limit = timeout + this.")

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from celery import signals
 from celery.exceptions import TimeLimitExceeded
 
-from .celery_app import CLAIMED, PlannedRetry, timed_out
+from .celery_app import CLAIMED, KILLED_AT_HARD_LIMIT, PlannedRetry, timed_out
 from .lifecycle import error_info
 from .retries import plan_retry
 
@@ -39,7 +39,8 @@ def connect(hub: TaskHub) -> None:
 
     def on_retry(sender: Any = None, request: Any = None, reason: Any = None, **_: Any) -> None:
         if ours(sender) and isinstance(reason, PlannedRetry):
-            hub.lifecycle.schedule_retry(request.id, reason.error, reason.delay_s)
+            owner = getattr(request, CLAIMED, None)
+            hub.lifecycle.schedule_retry(request.id, reason.error, reason.delay_s, owner=owner)
 
     def on_failure(sender: Any = None, task_id: str = "", exception: Any = None, **_: Any) -> None:
         if not ours(sender):
@@ -47,7 +48,9 @@ def connect(hub: TaskHub) -> None:
         if isinstance(exception, TimeLimitExceeded):
             hard_time_limit(hub, task_id, exception)
         else:
-            hub.lifecycle.fail(task_id, error_info(exception))
+            owner = getattr(sender.request, CLAIMED, None)
+            if owner is not None:  # no claim, no execution: nothing ran that could fail
+                hub.lifecycle.fail(task_id, error_info(exception), owner=owner)
 
     def on_revoked(
         sender: Any = None, request: Any = None, expired: bool = False, **_: Any
@@ -63,6 +66,12 @@ def connect(hub: TaskHub) -> None:
         if not hub.completions.flush():
             log.warning("pool process exits with task outcomes unwritten; the sweep will rerun")
 
+    def on_beat_init(sender: Any = None, **_: Any) -> None:
+        if getattr(sender, "app", None) is hub.celery:
+            hub.sweeper.start()
+
+    signals.beat_init.connect(on_beat_init, weak=False, dispatch_uid=f"{uid}-beat")
+    signals.beat_embedded_init.connect(on_beat_init, weak=False, dispatch_uid=f"{uid}-beat-in")
     signals.task_success.connect(on_success, weak=False, dispatch_uid=f"{uid}-success")
     signals.task_retry.connect(on_retry, weak=False, dispatch_uid=f"{uid}-retry")
     signals.task_failure.connect(on_failure, weak=False, dispatch_uid=f"{uid}-failure")
@@ -74,7 +83,11 @@ def connect(hub: TaskHub) -> None:
 
 
 def hard_time_limit(hub: TaskHub, task_id: str, exc: BaseException) -> None:
-    """The body ignored its soft limit and was killed: fail it, or retry if allowed."""
+    """The body ignored its soft limit and was killed: fail it, or retry if allowed — only if
+    the record still belongs to the killed execution."""
+    executor = KILLED_AT_HARD_LIMIT.pop(task_id, None)
+    if executor is None:
+        return
     record = hub.store.get(task_id)
     failure = timed_out(record, exc)
     failure.args = (f"{failure} (killed at the hard limit)",)
@@ -87,6 +100,6 @@ def hard_time_limit(hub: TaskHub, task_id: str, exc: BaseException) -> None:
         cap_s=hub.settings.max_retry_delay_s,
     )
     if delay is None:
-        hub.lifecycle.fail(task_id, error_info(failure))
+        hub.lifecycle.fail(task_id, error_info(failure), executor=executor)
     else:
-        hub.lifecycle.schedule_retry(task_id, error_info(failure), delay)
+        hub.lifecycle.schedule_retry(task_id, error_info(failure), delay, executor=executor)

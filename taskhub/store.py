@@ -6,26 +6,46 @@ the state machine in :mod:`taskhub.states`. Driver errors are wrapped in :class:
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from . import models as m
 from .clock import now
 from .db import READ_ONLY
 from .errors import NotFoundError, StoreError, TransitionError
-from .records import Control, ErrorInfo, NewNotification, NewTask, TaskRecord
+from .records import ErrorInfo, NewNotification, NewTask, TaskRecord
 from .rows import attempt_record, new_row, task_record
 from .states import Status, TaskType, transition
 
 T = m.tasks
+R = TypeVar("R")
+log = logging.getLogger(__name__)
+
+RECONNECT_DELAYS_S = (0.05, 0.25, 1.0)  # an idempotent operation's retries on a lost connection
+
+
+def owned_by(execution: TaskRecord) -> ColumnElement[bool]:
+    """The row still belongs to the execution that claimed it: same run and attempt, running.
+
+    (run, attempt) is the fencing token: a take-over or a person's retry changes it, so a
+    superseded execution's late writes match nothing.
+    """
+    return and_(
+        T.c.id == execution.id,
+        T.c.run == execution.run,
+        T.c.attempt == execution.attempt,
+        T.c.status == Status.IN_PROGRESS.value,
+    )
 
 
 @dataclass(frozen=True)
@@ -96,6 +116,20 @@ class Store:
                 with suppress(SQLAlchemyError):
                     conn.close()
             raise StoreError.of(exc) from exc
+
+    def idempotent(self, work: Callable[[], R]) -> R:
+        """Run ``work``, an idempotent read or write, again when the server dropped the
+        connection it used (a few times, briefly): a restarted or failed-over database, or an
+        idle connection closed by a proxy, costs a task nothing."""
+        for delay in (*RECONNECT_DELAYS_S, None):
+            try:
+                return work()
+            except StoreError as exc:
+                if delay is None or not exc.disconnected:
+                    raise
+                log.warning("database connection lost (%s); trying again in %s s", exc, delay)
+                time.sleep(delay)
+        raise AssertionError("unreachable")
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -198,21 +232,6 @@ class Store:
             output_names=tuple(outputs.scalars()),
         )
 
-    def control(self, task_id: str) -> Control:
-        with self.read() as c:
-            row = c.execute(
-                select(T.c.status, T.c.cancel_requested_at, T.c.pause_requested_at).where(
-                    T.c.id == task_id
-                )
-            ).one_or_none()
-        if row is None:
-            raise NotFoundError("task", task_id)
-        return Control(
-            Status(row.status),
-            row.cancel_requested_at is not None,
-            row.pause_requested_at is not None,
-        )
-
     # -- the state machine -----------------------------------------------------------------
 
     def transition(
@@ -221,12 +240,17 @@ class Store:
         action: str,
         values: Mapping[str, Any],
         *,
-        where: Any = None,
+        owner: TaskRecord | None = None,
+        executor: tuple[str, int] | None = None,
         workspace_id: str | None = None,
         conn: Connection | None = None,
         notify: Callable[[TaskRecord], NewNotification] | None = None,
     ) -> TaskRecord | None:
         """Compare-and-set: apply ``action`` if the record's status allows it, else ``None``.
+
+        Worker-side changes name who makes them: ``owner``, the execution as it was claimed
+        (see :func:`owned_by`), or ``executor``, the (worker, pid) that ran it. A change by an
+        execution that was superseded matches nothing.
 
         ``notify`` builds the notification for a final outcome, written in the same transaction
         so that it exists exactly once whatever the number of deliveries.
@@ -235,8 +259,10 @@ class Store:
         clauses = [T.c.id == task_id, T.c.status.in_([s.value for s in rule.sources])]
         if workspace_id is not None:
             clauses.append(T.c.workspace_id == workspace_id)
-        if where is not None:
-            clauses.append(where)
+        if owner is not None:
+            clauses.append(owned_by(owner))
+        if executor is not None:
+            clauses += [T.c.worker == executor[0], T.c.worker_pid == executor[1]]
         changes = {"updated_at": now(), **values, "status": rule.target.value}
         statement = update(T).where(*clauses).values(changes).returning(*T.c)
         alone = conn is None and notify is None
@@ -348,6 +374,17 @@ class Store:
             .where(T.c.status == Status.PENDING.value, T.c.dispatched_at.is_(None))
             .where(T.c.created_at < created_before)
             .order_by(T.c.created_at)
+            .limit(limit)
+        )
+        with self.read() as c:
+            return [task_record(row) for row in c.execute(query)]
+
+    def published_pending(self, before: datetime, limit: int = 1000) -> list[TaskRecord]:
+        """Pending records last published before ``before``, oldest first."""
+        query = (
+            select(T)
+            .where(T.c.status == Status.PENDING.value, T.c.dispatched_at < before)
+            .order_by(T.c.dispatched_at)
             .limit(limit)
         )
         with self.read() as c:

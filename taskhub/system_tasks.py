@@ -23,7 +23,9 @@ def bind_system_tasks(hub: TaskHub) -> None:
 
     @app.task(name=SWEEP, shared=False, ignore_result=True)  # type: ignore[untyped-decorator]
     def sweep() -> None:
-        """Resend unpublished records, recover lost executions, expire missed deadlines."""
+        """Resend unpublished records, recover lost executions and messages, expire missed
+        deadlines. Beat runs the sweep in its own process (:mod:`taskhub.sweeping`); this task
+        is for running one by hand (``celery -A taskhub.worker call taskhub.sweep``)."""
         hub.dispatcher.sweep()
 
     @app.task(name=FIRE, shared=False, ignore_result=True)  # type: ignore[untyped-decorator]
@@ -53,6 +55,5 @@ def bind_system_tasks(hub: TaskHub) -> None:
     schedule = {
         key: {"task": FIRE, "schedule": e.crontab, "args": (key,)} for key, e in entries.items()
     }
-    schedule[SWEEP] = {"task": SWEEP, "schedule": hub.settings.sweep_interval_s}
     app.conf.beat_schedule = schedule
     app.conf.beat_schedule_filename = str(hub.settings.home.resolve() / "celerybeat-schedule")

@@ -138,8 +138,9 @@ def take_over(
 
 _COMPLETING = f"""WITH done AS (
  UPDATE tasks SET status = '{transition("complete").target.value}', finished_at = :at,
- updated_at = :at, worker_pid = NULL, percent = 100.0
- WHERE id = :task_id AND status IN ({_sources("complete")}) AND attempt = :attempt
+ updated_at = :at, worker_pid = NULL, percent = 100.0, pause_requested_at = NULL
+ WHERE id = :task_id AND status IN ({_sources("complete")})
+ AND run = :run AND attempt = :attempt
  RETURNING id, workspace_id, run
 ){{output}}
 INSERT INTO notifications
@@ -155,6 +156,7 @@ _RESULT_OUTPUT = """, out AS (
 _TEXTS = ("outcome", "kind", "title", "description", "output_name", "output_content_type")
 _TYPES: dict[str, TypeEngine[Any]] = {key: Text() for key in (*_TEXTS, "task_id", "output_content")}
 _TYPES |= {"at": m.UTCDateTime(), "output_size": Integer(), "attempt": Integer()}
+_TYPES["run"] = Integer()
 
 _COMPLETE = Prepared("taskhub_complete", _COMPLETING.format(output=""), _TYPES)
 _COMPLETE_WITH_OUTPUT = Prepared(
@@ -167,9 +169,10 @@ _COMPLETE_WITH_OUTPUT = Prepared(
 def complete(
     store: Store, claimed: TaskRecord, at: datetime, note: NewNotification, output: Output | None
 ) -> bool:
-    """Postgres only: complete the attempt ``claimed`` started; ``False`` if it is not running
-    (anymore), or another attempt took it over."""
+    """Postgres only: complete the execution ``claimed`` started; ``False`` if it is not running
+    (anymore), or another execution (a take-over, a person's retry) owns it."""
     params: dict[str, Any] = {"task_id": claimed.id, "at": at, "attempt": claimed.attempt}
+    params["run"] = claimed.run
     params["outcome"] = note.outcome.value
     params |= {"kind": note.kind, "title": note.title, "description": note.description}
     statement = _COMPLETE
