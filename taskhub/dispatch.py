@@ -173,5 +173,7 @@ def _depth(conn: Connection, queue: str) -> int:
     with conn.channel() as channel:
         try:
             return int(channel.queue_declare(queue=queue, passive=True).message_count)
-        except conn.channel_errors:
-            return 0  # no such queue: nothing waits in it
+        except conn.channel_errors as exc:
+            if "NOT_FOUND" in str(exc) or getattr(exc, "reply_code", None) == 404:
+                return 0  # no such queue: nothing waits in it
+            raise OperationalError(f"cannot count queue {queue!r}: {exc}") from exc

@@ -103,14 +103,7 @@ class Worker:
             "--without-gossip",
             *extra,
         ]
-        self.process = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=settings_env(settings),
-            stdout=self.log.open("wb"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        self.process = spawn(command, settings, self.log)
         wait_for(self._ready, timeout_s=30, what=f"worker {name} to start")
 
     def _ready(self) -> bool:
@@ -126,13 +119,31 @@ class Worker:
         return [int(pid) for pid in path.read_text().split()] if path.exists() else []
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=5)
+        stop_group(self.process)
+
+
+def spawn(command: list[str], settings: Settings, log: Path) -> subprocess.Popen[bytes]:
+    """Start ``command`` (a Celery process) on ``settings``, in a session of its own, its
+    output to ``log``."""
+    return subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=settings_env(settings),
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def stop_group(process: subprocess.Popen[bytes], timeout_s: float = 15) -> None:
+    """SIGTERM a process started in a session of its own, and its children; SIGKILL if slow."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=5)
 
 
 @contextmanager
