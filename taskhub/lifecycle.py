@@ -162,7 +162,7 @@ class Lifecycle:
                 conn=c,
                 notify=describe(Outcome.FAILED),
             )
-            if record is not None and record.attempt > 0:
+            if record is not None and action == "fail":  # an execution ended: keep its error
                 self.store.record_attempt_error(c, record, error, at)
         announce(self.hub, record, Outcome.FAILED)
         return record
