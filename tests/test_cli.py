@@ -37,25 +37,6 @@ def run(*args: str) -> Result:
     return runner.invoke(cli.app, list(args))
 
 
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The embedded default under tmp_path, whatever the outer environment says."""
-    for name in [name for name in os.environ if name.startswith("TASKHUB_")]:
-        monkeypatch.delenv(name)
-    monkeypatch.setenv("TASKHUB_HOME", str(tmp_path))
-    monkeypatch.setenv("TASKHUB_DATABASE_URL", "")
-    monkeypatch.setenv("TASKHUB_BROKER_URL", "")
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
-@pytest.fixture
-def migrated(home: Path) -> Path:
-    result = run("db", "upgrade")
-    assert result.exit_code == 0, result.output
-    return home
-
-
 def submit(*args: str) -> str:
     result = run("submit", "reports.daily_sales", "--input", '{"region": "US"}', "-q", *args)
     assert result.exit_code == 0, result.output
