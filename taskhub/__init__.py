@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from . import accounts
 from .errors import (
+    InputError,
     NotFoundError,
     TaskhubError,
     TaskTimeoutError,
@@ -20,6 +21,7 @@ from .settings import Settings
 from .states import Status, StepStatus, TaskType
 
 __all__ = [
+    "InputError",
     "NotFoundError",
     "Settings",
     "Status",

@@ -1,8 +1,10 @@
 """The one exception tree. HTTP and CLI map it once; driver errors are wrapped at the store.
 
 TaskhubError
-├── ValidationError          bad input (field at fault in ``.field``)
+├── ValidationError          bad input (field at fault in ``.field``; all of them in ``.errors``)
 │   ├── UnknownTaskError     no task registered under that name
+│   ├── InputError           input that does not fit the task's signature (``input.<key>``)
+│   ├── DefinitionError      a ``@task`` taskhub refuses, raised at import
 │   ├── OutputTooLargeError  an output over the configured limit
 │   └── PayloadError         a webhook's body taskhub cannot use (HTTP 400)
 ├── NotFoundError            no such record in this workspace
@@ -14,24 +16,40 @@ TaskhubError
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class TaskhubError(Exception):
     """Root of every error taskhub raises on purpose."""
 
 
 class ValidationError(TaskhubError, ValueError):
-    """Input that taskhub refuses; ``field`` names the part at fault."""
+    """Input that taskhub refuses; ``field`` names the part at fault (the first, when
+    ``errors`` lists several ``(field, message)`` pairs)."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, *, errors: Sequence[tuple[str, str]] = ()) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+        self.errors: tuple[tuple[str, str], ...] = tuple(errors) or ((field, message),)
 
 
 class UnknownTaskError(ValidationError):
     def __init__(self, task_name: str) -> None:
         super().__init__("task", f"no task is registered under the name {task_name!r}")
         self.task_name = task_name
+
+
+class InputError(ValidationError):
+    """Input that does not fit the task's signature; ``errors`` lists every field at fault."""
+
+    def __init__(self, errors: Sequence[tuple[str, str]]) -> None:
+        field, message = errors[0]
+        super().__init__(field, message, errors=errors)
+
+
+class DefinitionError(ValidationError):
+    """A ``@task`` definition taskhub refuses; raised when its module is imported."""
 
 
 class OutputTooLargeError(ValidationError):

@@ -1,7 +1,8 @@
 """``@task``: register a function as a taskhub task, with its defaults, by name.
 
 Definitions are plain data collected at import time (like Celery's ``shared_task``); each
-:class:`~taskhub.hub.TaskHub` binds them to its own Celery app.
+:class:`~taskhub.hub.TaskHub` binds them to its own Celery app. Each carries the model of the
+input its body takes (:mod:`taskhub.inputs`), built once here.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar, overload
 
 from .errors import UnknownTaskError, ValidationError
+from .inputs import InputModel, input_model
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -33,6 +35,10 @@ class TaskDefinition:
     queue: str | None = None
     dont_retry: tuple[type[BaseException], ...] = ()
     steps: tuple[str, ...] = ()
+    inputs: InputModel = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "inputs", input_model(self.name, self.fn))
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.fn(*args, **kwargs)

@@ -155,11 +155,12 @@ def test_unknown_task_is_a_usage_error(migrated: Path) -> None:
 
 
 def test_bad_options_are_usage_errors(migrated: Path) -> None:
-    naive = run("submit", "reports.daily_sales", "--deadline", "2999-01-01T00:00:00")
+    report = ("submit", "reports.daily_sales", "--input", '{"region": "US"}')
+    naive = run(*report, "--deadline", "2999-01-01T00:00:00")
     assert naive.exit_code == 2 and "deadline" in naive.stderr
-    garbled = run("submit", "reports.daily_sales", "--deadline", "tomorrow")
+    garbled = run(*report, "--deadline", "tomorrow")
     assert garbled.exit_code == 2 and "--deadline" in garbled.stderr
-    priority = run("submit", "reports.daily_sales", "--priority", "12")
+    priority = run(*report, "--priority", "12")
     assert priority.exit_code == 2 and "priority" in priority.stderr
     assert run("list", "--status", "bogus").exit_code == 2
 

@@ -52,7 +52,7 @@ def from_taskhub_error(request: Request, exc: TaskhubError) -> JSONResponse:
             str(exc),
             request,
             field=exc.field,
-            errors=[{"field": exc.field, "message": exc.message}],
+            errors=[{"field": field, "message": message} for field, message in exc.errors],
         )
     if isinstance(exc, NotFoundError):
         return problem(404, "Not found", str(exc), request)
