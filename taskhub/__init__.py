@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from . import accounts
 from .errors import (
+    DuplicateTaskError,
     InputError,
     NotFoundError,
     TaskhubError,
@@ -21,6 +22,7 @@ from .settings import Settings
 from .states import Status, StepStatus, TaskType
 
 __all__ = [
+    "DuplicateTaskError",
     "InputError",
     "NotFoundError",
     "Settings",

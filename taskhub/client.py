@@ -20,6 +20,7 @@ from .errors import (
     TaskhubError,
     TaskTimeoutError,
     TransitionError,
+    UnknownTaskError,
     ValidationError,
 )
 from .records import Notification, Output, TaskRecord
@@ -192,6 +193,9 @@ def _validation_error(problem: dict[str, Any], detail: str) -> ValidationError:
     listed = problem.get("errors") or ()
     errors = [(str(e.get("field", "")), str(e.get("message", ""))) for e in listed]
     errors = errors or [(field, detail.removeprefix(f"{field}: "))]
+    if problem.get("task_name"):
+        name = str(problem["task_name"])
+        return UnknownTaskError(name, errors[0][1].removeprefix(UnknownTaskError(name).message))
     if all(f.startswith("input.") for f, _ in errors):
         return InputError(errors)
     return ValidationError(*errors[0], errors=errors)

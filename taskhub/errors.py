@@ -5,6 +5,7 @@ TaskhubError
 │   ├── UnknownTaskError     no task registered under that name
 │   ├── InputError           input that does not fit the task's signature (``input.<key>``)
 │   ├── DefinitionError      a ``@task`` taskhub refuses, raised at import
+│   │   └── DuplicateTaskError  the name is taken by another function
 │   ├── OutputTooLargeError  an output over the configured limit
 │   └── PayloadError         a webhook's body taskhub cannot use (HTTP 400)
 ├── NotFoundError            no such record in this workspace
@@ -35,8 +36,9 @@ class ValidationError(TaskhubError, ValueError):
 
 
 class UnknownTaskError(ValidationError):
-    def __init__(self, task_name: str) -> None:
-        super().__init__("task", f"no task is registered under the name {task_name!r}")
+    def __init__(self, task_name: str, hint: str = "") -> None:
+        message = f"no task is registered under the name {task_name!r}"
+        super().__init__("task", f"{message}{hint}")
         self.task_name = task_name
 
 
@@ -50,6 +52,18 @@ class InputError(ValidationError):
 
 class DefinitionError(ValidationError):
     """A ``@task`` definition taskhub refuses; raised when its module is imported."""
+
+
+class DuplicateTaskError(DefinitionError):
+    def __init__(self, task_name: str, registered: str, new: str) -> None:
+        super().__init__(
+            "name",
+            f"task {task_name!r} is already registered by {registered}; {new} cannot take it"
+            " (give one of them another name)",
+        )
+        self.task_name = task_name
+        self.registered = registered
+        self.new = new
 
 
 class OutputTooLargeError(ValidationError):

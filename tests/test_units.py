@@ -27,6 +27,7 @@ def test_no_worker_action_moves_a_final_record() -> None:
         "schedule_retry",
         "fail",
         "expire",
+        "refuse",
         "stop_cancelled",
         "stop_paused",
     }
