@@ -18,10 +18,23 @@ TaskhubError
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 
 class TaskhubError(Exception):
     """Root of every error taskhub raises on purpose."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled whole, whatever the subclass's ``__init__`` takes: an error raised in a pool
+        process reaches Celery's handlers as itself, not as its nearest picklable base."""
+        return _restore, (type(self), self.args, self.__dict__)
+
+
+def _restore(cls: type[TaskhubError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class ValidationError(TaskhubError, ValueError):

@@ -13,11 +13,12 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from taskhub import InputError, Status, TaskHub, ValidationError, accounts, cli, task
+from taskhub import InputError, Settings, Status, TaskHub, ValidationError, accounts, cli, task
 from taskhub.client import TaskHubClient
 from taskhub.errors import DefinitionError
 
 from .api_tasks_support import problem
+from .conftest import TEST_QUEUE, own_queue
 from .support import Worker, wait_for_status
 
 Api = Callable[..., httpx.Client]
@@ -86,6 +87,22 @@ def test_a_body_taking_kwargs_accepts_any_other_key(hub: TaskHub, worker: Worker
     assert result == {"label": "x", "extra": {"colour": "blue", "n": [1]}}
     with pytest.raises(InputError, match=r"input\.label: field required"):
         hub.submit("tests.open_ended", {"colour": "blue"})
+
+
+def test_input_the_workers_signature_refuses_fails_at_once_without_retries(
+    settings: Settings, worker: Worker
+) -> None:
+    """As when a worker runs a newer signature than the submitter checked against."""
+    submitter, _ = own_queue(settings)  # no worker consumes its queue: its message waits there
+    record = submitter.submit("tests.flaky", {"fail_times": 0})  # 3 retries, were it retryable
+    stale = {"fail_times": "none"}
+    submitter.celery.send_task("tests.flaky", kwargs=stale, task_id=record.id, queue=TEST_QUEUE)
+
+    failed = wait_for_status(submitter, record.id, Status.FAILED, Status.COMPLETED)
+    assert failed.status is Status.FAILED and failed.attempt == 1
+    assert failed.error is not None and failed.error.type == "InputError"
+    assert failed.error.message == "input.fail_times: expected an integer, got 'none'"
+    submitter.close()
 
 
 def test_a_body_that_cannot_take_input_by_key_is_refused_at_import() -> None:
