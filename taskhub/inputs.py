@@ -49,7 +49,8 @@ class InputModel:
 
     def check(self, raw: str, plain: Mapping[str, Any]) -> None:
         """Raise :class:`InputError` unless ``raw`` (``plain`` as JSON text) fits."""
-        self._validate(raw, plain)
+        if plain or self.required:  # no input where none is required always fits
+            self._validate(raw, plain)
 
     def for_body(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         """The keyword arguments the body gets: the JSON values converted to their hints.
