@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from . import accounts
 from .errors import (
+    DuplicateTaskError,
+    InputError,
     NotFoundError,
     TaskhubError,
     TaskTimeoutError,
@@ -20,6 +22,8 @@ from .settings import Settings
 from .states import Status, StepStatus, TaskType
 
 __all__ = [
+    "DuplicateTaskError",
+    "InputError",
     "NotFoundError",
     "Settings",
     "Status",

@@ -24,7 +24,7 @@ EXIT_VALIDATION, EXIT_NOT_FOUND, EXIT_TRANSITION, EXIT_TIMEOUT = 2, 3, 4, 2
 def error_exit(exc: TaskhubError) -> tuple[int, str]:
     """The one mapping of taskhub's error tree to an exit code and a message."""
     if isinstance(exc, ValidationError):
-        return EXIT_VALIDATION, f"invalid {exc.field}: {exc.message}"
+        return EXIT_VALIDATION, "; ".join(f"invalid {f}: {message}" for f, message in exc.errors)
     if isinstance(exc, NotFoundError):
         return EXIT_NOT_FOUND, str(exc)
     if isinstance(exc, TransitionError):
@@ -47,7 +47,8 @@ def command(
                 fn(*args, **kwargs)
             except TaskhubError as exc:
                 code, message = error_exit(exc)
-                render.err().print(Text.assemble(("error: ", "bold red"), message))
+                error = Text.assemble(("error: ", "bold red"), message)
+                render.err().print(error, soft_wrap=True)  # one line, however long
                 raise typer.Exit(code) from None
 
         group.command(name, help=help)(run)

@@ -14,11 +14,13 @@ import httpx
 from .errors import (
     AuthError,
     ConflictError,
+    InputError,
     NotFoundError,
     PlanError,
     TaskhubError,
     TaskTimeoutError,
     TransitionError,
+    UnknownTaskError,
     ValidationError,
 )
 from .records import Notification, Output, TaskRecord
@@ -168,8 +170,7 @@ def _problem_error(reply: httpx.Response, path: str) -> TaskhubError:
     detail = str(problem.get("detail") or reply.reason_phrase)
     code = reply.status_code
     if code == 422:
-        field = str(problem.get("field") or "")
-        return ValidationError(field, detail.removeprefix(f"{field}: "))
+        return _validation_error(problem, detail)
     if code == 404:
         return NotFoundError("task", path.split("/")[2] if path.count("/") > 1 else path)
     if code == 409 and problem.get("current_status"):
@@ -184,6 +185,20 @@ def _problem_error(reply: httpx.Response, path: str) -> TaskhubError:
             str(problem.get("feature")), str(problem.get("current_plan")), str(problem.get("plan"))
         )
     return TaskhubError(f"HTTP {code}: {detail}")
+
+
+def _validation_error(problem: dict[str, Any], detail: str) -> ValidationError:
+    """The 422's error as raised locally, with every ``(field, message)`` of its ``errors``."""
+    field = str(problem.get("field") or "")
+    listed = problem.get("errors") or ()
+    errors = [(str(e.get("field", "")), str(e.get("message", ""))) for e in listed]
+    errors = errors or [(field, detail.removeprefix(f"{field}: "))]
+    if problem.get("task_name"):
+        name = str(problem["task_name"])
+        return UnknownTaskError(name, errors[0][1].removeprefix(UnknownTaskError(name).message))
+    if all(f.startswith("input.") for f, _ in errors):
+        return InputError(errors)
+    return ValidationError(*errors[0], errors=errors)
 
 
 def _notification(data: dict[str, Any]) -> Notification:

@@ -1,8 +1,11 @@
 """The one exception tree. HTTP and CLI map it once; driver errors are wrapped at the store.
 
 TaskhubError
-├── ValidationError          bad input (field at fault in ``.field``)
+├── ValidationError          bad input (field at fault in ``.field``; all of them in ``.errors``)
 │   ├── UnknownTaskError     no task registered under that name
+│   ├── InputError           input that does not fit the task's signature (``input.<key>``)
+│   ├── DefinitionError      a ``@task`` taskhub refuses, raised at import
+│   │   └── DuplicateTaskError  the name is taken by another function
 │   ├── OutputTooLargeError  an output over the configured limit
 │   └── PayloadError         a webhook's body taskhub cannot use (HTTP 400)
 ├── NotFoundError            no such record in this workspace
@@ -14,24 +17,66 @@ TaskhubError
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 
 class TaskhubError(Exception):
     """Root of every error taskhub raises on purpose."""
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled whole, whatever the subclass's ``__init__`` takes: an error raised in a pool
+        process reaches Celery's handlers as itself, not as its nearest picklable base."""
+        return _restore, (type(self), self.args, self.__dict__)
+
+
+def _restore(cls: type[TaskhubError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
 
 class ValidationError(TaskhubError, ValueError):
-    """Input that taskhub refuses; ``field`` names the part at fault."""
+    """Input that taskhub refuses; ``field`` names the part at fault (the first, when
+    ``errors`` lists several ``(field, message)`` pairs)."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, *, errors: Sequence[tuple[str, str]] = ()) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+        self.errors: tuple[tuple[str, str], ...] = tuple(errors) or ((field, message),)
 
 
 class UnknownTaskError(ValidationError):
-    def __init__(self, task_name: str) -> None:
-        super().__init__("task", f"no task is registered under the name {task_name!r}")
+    def __init__(self, task_name: str, hint: str = "") -> None:
+        message = f"no task is registered under the name {task_name!r}"
+        super().__init__("task", f"{message}{hint}")
         self.task_name = task_name
+
+
+class InputError(ValidationError):
+    """Input that does not fit the task's signature; ``errors`` lists every field at fault."""
+
+    def __init__(self, errors: Sequence[tuple[str, str]]) -> None:
+        field, message = errors[0]
+        super().__init__(field, message, errors=errors)
+
+
+class DefinitionError(ValidationError):
+    """A ``@task`` definition taskhub refuses; raised when its module is imported."""
+
+
+class DuplicateTaskError(DefinitionError):
+    def __init__(self, task_name: str, registered: str, new: str) -> None:
+        super().__init__(
+            "name",
+            f"task {task_name!r} is already registered by {registered}; {new} cannot take it"
+            " (give one of them another name)",
+        )
+        self.task_name = task_name
+        self.registered = registered
+        self.new = new
 
 
 class OutputTooLargeError(ValidationError):

@@ -1,17 +1,22 @@
 """``@task``: register a function as a taskhub task, with its defaults, by name.
 
 Definitions are plain data collected at import time (like Celery's ``shared_task``); each
-:class:`~taskhub.hub.TaskHub` binds them to its own Celery app.
+:class:`~taskhub.hub.TaskHub` binds them to its own Celery app. Each carries the model of the
+input its body takes (:mod:`taskhub.inputs`), built once here. A name is one function's: a
+second function registering it raises :class:`~taskhub.errors.DuplicateTaskError` (the same
+function again, as ``importlib.reload`` does, replaces it).
 """
 
 from __future__ import annotations
 
+import difflib
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, overload
 
-from .errors import UnknownTaskError, ValidationError
+from .errors import DuplicateTaskError, UnknownTaskError, ValidationError
+from .inputs import InputModel, input_model
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -33,6 +38,10 @@ class TaskDefinition:
     queue: str | None = None
     dont_retry: tuple[type[BaseException], ...] = ()
     steps: tuple[str, ...] = ()
+    inputs: InputModel = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "inputs", input_model(self.name, self.fn))
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.fn(*args, **kwargs)
@@ -67,6 +76,7 @@ def task(fn: Callable[..., Any] | None = None, /, **options: Any) -> Any:
         description = options.pop("description", None) or inspect.getdoc(func) or ""
         definition = TaskDefinition(name=name, fn=func, description=description, **options)
         validate_definition(definition)
+        _check_name_is_free(definition)
         REGISTRY[name] = definition
         return definition
 
@@ -85,6 +95,17 @@ def validate_definition(d: TaskDefinition) -> None:
         raise ValidationError("steps", "step names must be unique")
 
 
+def _check_name_is_free(new: TaskDefinition) -> None:
+    """The same function again (a reload) may replace itself; another one may not."""
+    registered = REGISTRY.get(new.name)
+    if registered is not None and _where(registered.fn) != _where(new.fn):
+        raise DuplicateTaskError(new.name, _where(registered.fn), _where(new.fn))
+
+
+def _where(fn: Callable[..., Any]) -> str:
+    return f"{fn.__module__}.{fn.__qualname__}"
+
+
 def check_priority(priority: object) -> int:
     if isinstance(priority, bool) or not isinstance(priority, int):
         raise ValidationError("priority", f"must be an integer, got {priority!r}")
@@ -99,4 +120,12 @@ def lookup(name: str) -> TaskDefinition:
     try:
         return REGISTRY[name]
     except KeyError:
-        raise UnknownTaskError(name) from None
+        raise UnknownTaskError(name, _hint(name)) from None
+
+
+def _hint(name: str) -> str:
+    """What to tell someone whose task name is not registered in this process."""
+    close = difflib.get_close_matches(name, REGISTRY, n=1)
+    if close:
+        return f" (did you mean {close[0]!r}?)"
+    return " (is the module defining it imported here? list it in TASKHUB_IMPORTS)"

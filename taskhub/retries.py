@@ -6,6 +6,7 @@ import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from .errors import InputError
 from .records import TaskRecord
 
 JITTER = 0.25  # each delay lands uniformly within +/-25% of the exponential curve
@@ -32,8 +33,9 @@ def plan_retry(
     cap_s: float,
     uniform: Callable[[float, float], float] = random.uniform,
 ) -> float | None:
-    """Seconds until the next attempt, or ``None`` when this failure is final."""
-    if isinstance(exc, dont_retry) or record.attempt > record.options.max_retries:
+    """Seconds until the next attempt, or ``None`` when this failure is final (input the
+    body's signature refuses is, as are ``dont_retry`` errors)."""
+    if isinstance(exc, (InputError, *dont_retry)) or record.attempt > record.options.max_retries:
         return None
     o = record.options
     delay = backoff_s(record.attempt, o.retry_delay_s, o.retry_backoff, cap_s, uniform)

@@ -205,6 +205,6 @@ def run_body(
     ctx = TaskContext(hub, record, definition)
     hub.heartbeat.track(record)
     try:
-        return definition.fn(ctx, **kwargs)
+        return definition.fn(ctx, **definition.inputs.for_body(kwargs))
     finally:
         hub.heartbeat.track(None)

@@ -63,7 +63,8 @@ def change_to_dict(change: TaskChange) -> dict[str, Any]:
 
 
 def definition_to_dict(definition: TaskDefinition, settings: Settings) -> dict[str, Any]:
-    """A registered task and the defaults a submission gets (settings fill what it leaves)."""
+    """A registered task, the JSON Schema of its input, and the defaults a submission gets
+    (settings fill what it leaves)."""
     d = definition
     defaults = {
         "timeout_s": d.timeout_s or settings.default_timeout_s,
@@ -74,7 +75,12 @@ def definition_to_dict(definition: TaskDefinition, settings: Settings) -> dict[s
         "queue": d.queue or settings.default_queue,
         "steps": list(d.steps),
     }
-    return {"name": d.name, "description": d.description, "defaults": defaults}
+    return {
+        "name": d.name,
+        "description": d.description,
+        "input_schema": d.inputs.schema,
+        "defaults": defaults,
+    }
 
 
 def _when(value: str | None) -> datetime | None:

@@ -1,7 +1,8 @@
 """Celery signal handlers: the one place Celery's outcomes reach the records.
 
 ``task_success``, ``task_failure`` and ``task_retry`` run in the process that ran the body (or,
-for a hard time limit, in the worker's main process); ``task_revoked`` in the main process.
+for a hard time limit, in the worker's main process); ``task_revoked`` and ``task_unknown`` (a
+message naming a task this worker does not know) in the main process.
 A success is handed to the process's :class:`~taskhub.completions.CompletionWriter`; failures
 and retries are recorded before the handler returns. Handlers act only on their hub's tasks.
 """
@@ -17,6 +18,7 @@ from celery.exceptions import TimeLimitExceeded
 
 from .celery_app import CLAIMED, KILLED_AT_HARD_LIMIT, PlannedRetry, timed_out
 from .lifecycle import error_info
+from .refusals import refuse_unknown
 from .retries import plan_retry
 
 if TYPE_CHECKING:
@@ -58,6 +60,10 @@ def connect(hub: TaskHub) -> None:
         if ours(sender) and expired:
             hub.lifecycle.expire(request.id)
 
+    def on_unknown(sender: Any = None, name: str = "", id: str = "", **_: Any) -> None:
+        if getattr(sender, "app", None) is hub.celery:  # sender: the worker's consumer
+            refuse_unknown(hub, id, name)
+
     def on_process_init(**_: Any) -> None:
         hub.engine.dispose(close=False)  # connections are not shared across a fork
         hub.store.pin_connections()  # a pool process runs statement after statement
@@ -76,6 +82,7 @@ def connect(hub: TaskHub) -> None:
     signals.task_retry.connect(on_retry, weak=False, dispatch_uid=f"{uid}-retry")
     signals.task_failure.connect(on_failure, weak=False, dispatch_uid=f"{uid}-failure")
     signals.task_revoked.connect(on_revoked, weak=False, dispatch_uid=f"{uid}-revoked")
+    signals.task_unknown.connect(on_unknown, weak=False, dispatch_uid=f"{uid}-unknown")
     signals.worker_process_init.connect(on_process_init, weak=False, dispatch_uid=f"{uid}-init")
     signals.worker_process_shutdown.connect(
         on_process_shutdown, weak=False, dispatch_uid=f"{uid}-shutdown"

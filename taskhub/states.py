@@ -74,6 +74,7 @@ TRANSITIONS: dict[str, Transition] = {
         _t("schedule_retry", {IP}, R),
         _t("fail", {IP}, Status.FAILED),
         _t("expire", {P, R}, Status.FAILED),  # deadline passed before it started
+        _t("refuse", {P, R}, Status.FAILED),  # no worker knows its task name
         _t("stop_cancelled", {IP}, Status.CANCELLED),  # honoured at a checkpoint, or forced
         _t("stop_paused", {IP}, PA),  # honoured at a step boundary
         # people side

@@ -53,24 +53,29 @@ def build(
         name=_name(ask.name, definition),
         type=ask.type,
         origin=ask.origin,
-        input=check_input(task_input),
+        input=check_input(task_input, definition),
         options=_options(definition, ask, settings, now),
         idempotency_key=_key(ask.idempotency_key),
         created_at=now,
     )
 
 
-def check_input(task_input: object) -> dict[str, Any]:
+def check_input(task_input: object, definition: TaskDefinition) -> dict[str, Any]:
+    """The input as plain JSON, checked against the task's signature (``InputError`` naming
+    each field at fault: ``input.region``)."""
     if task_input is None:
-        return {}
+        task_input = {}
     if not isinstance(task_input, Mapping):
         raise ValidationError("input", f"must be a JSON object, got {type(task_input).__name__}")
     if not all(isinstance(key, str) for key in task_input):
         raise ValidationError("input", "keys must be strings")
     try:
-        return dict(json.loads(json.dumps(task_input, allow_nan=False)))
+        raw = json.dumps(task_input, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise ValidationError("input", f"is not JSON-serialisable: {exc}") from None
+    plain: dict[str, Any] = json.loads(raw)
+    definition.inputs.check(raw, plain)
+    return plain
 
 
 def _options(d: TaskDefinition, ask: Submission, settings: Settings, now: datetime) -> TaskOptions:

@@ -41,13 +41,16 @@ def create(
     if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME_CHARS:
         raise ValidationError("name", f"must be 1-{MAX_NAME_CHARS} characters")
     definition = lookup(task)
+    mapping = check_mapping(input_mapping)
+    if mapping is not None:  # the input is always these keys: each must be one the task takes
+        definition.inputs.check_keys(mapping, "input_mapping")
     secret = signing.new_secret()
     trigger = Trigger(
         id=str(uuid.uuid4()),
         workspace_id=workspace_id,
         name=name.strip(),
         task_name=definition.name,
-        input_mapping=check_mapping(input_mapping),
+        input_mapping=mapping,
         created_at=now(),
         secret=secret,
     )
@@ -82,7 +85,8 @@ def receive(hub: TaskHub, trigger_id: str, headers: Mapping[str, str], body: byt
     """Verify one delivery, submit its task and log it; returns the task id.
 
     The task and the log row are written in one transaction, and the task is published after
-    it commits. A repeated ``webhook-id`` finds the same task and adds no row.
+    it commits. A repeated ``webhook-id`` finds the same task and adds no row. A mapped input
+    the task's signature refuses raises ``InputError`` (422): nothing is written or queued.
     """
     hooks = HookStore(hub.store)
     trigger = hooks.trigger(trigger_id)

@@ -126,6 +126,30 @@ def hub(settings: Settings) -> Iterator[TaskHub]:
 
 
 @pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """For CLI tests: the embedded default under tmp_path, whatever the outer environment says."""
+    for name in [name for name in os.environ if name.startswith("TASKHUB_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("TASKHUB_HOME", str(tmp_path))
+    monkeypatch.setenv("TASKHUB_DATABASE_URL", "")
+    monkeypatch.setenv("TASKHUB_BROKER_URL", "")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def migrated(home: Path) -> Path:
+    """``home``, with its schema made by ``taskhub db upgrade``."""
+    from typer.testing import CliRunner
+
+    from taskhub import cli
+
+    result = CliRunner().invoke(cli.app, ["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    return home
+
+
+@pytest.fixture
 def scratch(stack_home: Path) -> Path:
     """A folder for files that test tasks write (shared with worker processes)."""
     path = stack_home / f"scratch-{uuid.uuid4().hex[:8]}"

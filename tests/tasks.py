@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import datetime
 from pathlib import Path
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -122,6 +123,18 @@ def pipeline(
     total = ctx.step("crunch", crunch, values)
     ctx.step("publish", lambda: mark(log_path, "publish"))
     return {"total": total}
+
+
+@task(name="tests.typed")
+def typed(ctx: TaskContext, when: datetime, count: int = 1, tags: tuple[str, ...] = ()) -> object:
+    """Says what Python types its input arrived as."""
+    return {"when": type(when).__name__, "tags": type(tags).__name__, "count": count}
+
+
+@task(name="tests.open_ended")
+def open_ended(ctx: TaskContext, label: str, **extra: object) -> object:
+    """Takes any other keys, as ``**extra``."""
+    return {"label": label, "extra": extra}
 
 
 @task(name="tests.big_output")

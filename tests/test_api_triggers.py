@@ -136,6 +136,39 @@ def test_a_pointer_that_does_not_resolve_is_400_naming_the_input_key(
     assert deliveries(session, trigger["id"])["total"] == 0
 
 
+def test_a_delivery_whose_input_the_task_refuses_is_422_and_queues_nothing(
+    api: Api, sender: httpx.Client
+) -> None:
+    session = api()
+    report = {"task": "reports.daily_sales", "input_mapping": {"region": "/data/region"}}
+    trigger = create(session, **report)
+    reply = deliver(sender, trigger, {"data": {"region": 42}})
+
+    assert reply.status_code == 422
+    assert reply.headers["content-type"] == "application/problem+json"
+    assert reply.json()["field"] == "input.region"
+    assert reply.json()["detail"] == "input.region: expected a string, got 42"
+    assert session.get("/api/v1/tasks").json()["total"] == 0
+    assert deliveries(session, trigger["id"])["total"] == 0
+    unmapped = create(session, task="reports.daily_sales", input_mapping=None)
+    extra = deliver(sender, unmapped, {"region": "US", "type": "order.paid"})
+    assert (extra.status_code, extra.json()["field"]) == (422, "input.type")
+
+
+def test_a_mapping_the_task_cannot_take_is_refused_at_creation(api: Api) -> None:
+    session = api()
+    cases = [
+        ({"regoin": "/data/region"}, "input_mapping.regoin", "unexpected key"),
+        ({"day": "/data/day"}, "input_mapping", "maps no value for the required input 'region'"),
+    ]
+    for mapping, field, message in cases:
+        body = {**ECHO, "task": "reports.daily_sales", "input_mapping": mapping}
+        reply = session.post("/api/v1/triggers", json=body)
+        assert reply.status_code == 422, reply.text
+        assert (reply.json()["field"], reply.json()["errors"][0]["message"]) == (field, message)
+    assert session.get("/api/v1/triggers").json()["total"] == 0
+
+
 def test_a_body_that_is_not_json_is_400(api: Api, sender: httpx.Client) -> None:
     trigger = create(api())
     body = "this is not json"

@@ -37,25 +37,6 @@ def run(*args: str) -> Result:
     return runner.invoke(cli.app, list(args))
 
 
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The embedded default under tmp_path, whatever the outer environment says."""
-    for name in [name for name in os.environ if name.startswith("TASKHUB_")]:
-        monkeypatch.delenv(name)
-    monkeypatch.setenv("TASKHUB_HOME", str(tmp_path))
-    monkeypatch.setenv("TASKHUB_DATABASE_URL", "")
-    monkeypatch.setenv("TASKHUB_BROKER_URL", "")
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
-@pytest.fixture
-def migrated(home: Path) -> Path:
-    result = run("db", "upgrade")
-    assert result.exit_code == 0, result.output
-    return home
-
-
 def submit(*args: str) -> str:
     result = run("submit", "reports.daily_sales", "--input", '{"region": "US"}', "-q", *args)
     assert result.exit_code == 0, result.output
@@ -174,11 +155,12 @@ def test_unknown_task_is_a_usage_error(migrated: Path) -> None:
 
 
 def test_bad_options_are_usage_errors(migrated: Path) -> None:
-    naive = run("submit", "reports.daily_sales", "--deadline", "2999-01-01T00:00:00")
+    report = ("submit", "reports.daily_sales", "--input", '{"region": "US"}')
+    naive = run(*report, "--deadline", "2999-01-01T00:00:00")
     assert naive.exit_code == 2 and "deadline" in naive.stderr
-    garbled = run("submit", "reports.daily_sales", "--deadline", "tomorrow")
+    garbled = run(*report, "--deadline", "tomorrow")
     assert garbled.exit_code == 2 and "--deadline" in garbled.stderr
-    priority = run("submit", "reports.daily_sales", "--priority", "12")
+    priority = run(*report, "--priority", "12")
     assert priority.exit_code == 2 and "priority" in priority.stderr
     assert run("list", "--status", "bogus").exit_code == 2
 

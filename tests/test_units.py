@@ -16,7 +16,7 @@ from taskhub.retries import backoff_s, plan_retry
 from taskhub.scheduling import load, parse
 from taskhub.settings import Settings
 from taskhub.states import FINAL_STATUSES, TRANSITIONS, Status, allowed
-from taskhub.submissions import Submission, build
+from taskhub.submissions import Submission, build, check_input
 
 
 def test_no_worker_action_moves_a_final_record() -> None:
@@ -27,6 +27,7 @@ def test_no_worker_action_moves_a_final_record() -> None:
         "schedule_retry",
         "fail",
         "expire",
+        "refuse",
         "stop_cancelled",
         "stop_paused",
     }
@@ -80,7 +81,7 @@ def test_progress_label_reads_step_n_of_m() -> None:
     assert TaskOptions(5, "q", 1, 0, 1, 2).deadline is None
 
 
-def test_every_beat_schedule_entry_parses_and_names_a_known_task() -> None:
+def test_every_beat_schedule_entry_parses_and_names_a_known_task_with_fitting_input() -> None:
     import workers  # noqa: F401 - registers the example tasks
     from taskhub.registry import REGISTRY
 
@@ -89,6 +90,7 @@ def test_every_beat_schedule_entry_parses_and_names_a_known_task() -> None:
     for entry in entries.values():
         assert entry.task in REGISTRY
         assert entry.crontab is not None
+        check_input(entry.input, REGISTRY[entry.task])  # its input fits the task's signature
 
 
 def test_a_schedule_fires_once_per_cron_time() -> None:

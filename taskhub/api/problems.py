@@ -18,6 +18,7 @@ from ..errors import (
     PlanError,
     TaskhubError,
     TransitionError,
+    UnknownTaskError,
     ValidationError,
 )
 
@@ -46,13 +47,15 @@ def from_taskhub_error(request: Request, exc: TaskhubError) -> JSONResponse:
     if isinstance(exc, PayloadError):
         return problem(400, "Bad request", str(exc), request, field=exc.field)
     if isinstance(exc, ValidationError):
+        extensions = {"task_name": exc.task_name} if isinstance(exc, UnknownTaskError) else {}
         return problem(
             422,
-            "Invalid input",
+            "Unknown task" if isinstance(exc, UnknownTaskError) else "Invalid input",
             str(exc),
             request,
             field=exc.field,
-            errors=[{"field": exc.field, "message": exc.message}],
+            errors=[{"field": field, "message": message} for field, message in exc.errors],
+            **extensions,
         )
     if isinstance(exc, NotFoundError):
         return problem(404, "Not found", str(exc), request)

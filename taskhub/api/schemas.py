@@ -286,6 +286,10 @@ class DefaultsOut(BaseModel):
 class DefinitionOut(BaseModel):
     name: str
     description: str
+    input_schema: dict[str, Any] = Field(
+        description="JSON Schema of the input, read from the task's signature: its keys, their"
+        " types, which are required, and whether others are allowed (additionalProperties)."
+    )
     defaults: DefaultsOut
 
 
