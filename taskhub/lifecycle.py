@@ -141,9 +141,10 @@ class Lifecycle:
         *,
         owner: TaskRecord | None = None,
         executor: tuple[str, int] | None = None,
+        task_name: str | None = None,
     ) -> TaskRecord | None:
         """Fail the record for good; from a worker, only while ``owner`` (or ``executor``)
-        still holds it."""
+        still holds it; with ``task_name``, only a record of that task."""
         at = now()
         values = {
             "finished_at": at,
@@ -159,6 +160,7 @@ class Lifecycle:
                 values,
                 owner=owner,
                 executor=executor,
+                task_name=task_name,
                 conn=c,
                 notify=describe(Outcome.FAILED),
             )

@@ -12,12 +12,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from . import models as m
-from .clock import now
 from .errors import StoreError
-from .notifications import announce, describe
 from .records import ErrorInfo, TaskRecord
-from .states import Outcome
 
 if TYPE_CHECKING:
     from .hub import TaskHub
@@ -37,21 +33,8 @@ def refuse_unknown(hub: TaskHub, task_id: str, task_name: str) -> TaskRecord | N
     """Fail the record of a message whose task this worker does not know; ``None`` if there is
     no such waiting record (the message is not ours, or the record has moved on)."""
     error = unknown_task(task_name)
-    values = {
-        "finished_at": now(),
-        "worker_pid": None,
-        "error_type": error.type,
-        "error_message": error.message,
-        "error_traceback": None,
-    }
     try:
-        record = hub.store.transition(
-            task_id,
-            "refuse",
-            values,
-            where=m.tasks.c.task_name == task_name,
-            notify=describe(Outcome.FAILED),
-        )
+        record = hub.lifecycle.fail(task_id, error, action="refuse", task_name=task_name)
     except StoreError:
         log.exception(
             "task %s (%s) is unknown here and could not be marked failed", task_id, task_name
@@ -59,5 +42,4 @@ def refuse_unknown(hub: TaskHub, task_id: str, task_name: str) -> TaskRecord | N
         return None
     if record is not None:
         log.error("task %s failed: %s", task_id, error.message)
-    announce(hub, record, Outcome.FAILED)
     return record

@@ -242,6 +242,7 @@ class Store:
         *,
         owner: TaskRecord | None = None,
         executor: tuple[str, int] | None = None,
+        task_name: str | None = None,
         workspace_id: str | None = None,
         conn: Connection | None = None,
         notify: Callable[[TaskRecord], NewNotification] | None = None,
@@ -250,7 +251,7 @@ class Store:
 
         Worker-side changes name who makes them: ``owner``, the execution as it was claimed
         (see :func:`owned_by`), or ``executor``, the (worker, pid) that ran it. A change by an
-        execution that was superseded matches nothing.
+        execution that was superseded matches nothing. ``task_name``: only a record of that task.
 
         ``notify`` builds the notification for a final outcome, written in the same transaction
         so that it exists exactly once whatever the number of deliveries.
@@ -263,6 +264,8 @@ class Store:
             clauses.append(owned_by(owner))
         if executor is not None:
             clauses += [T.c.worker == executor[0], T.c.worker_pid == executor[1]]
+        if task_name is not None:
+            clauses.append(T.c.task_name == task_name)
         changes = {"updated_at": now(), **values, "status": rule.target.value}
         statement = update(T).where(*clauses).values(changes).returning(*T.c)
         alone = conn is None and notify is None

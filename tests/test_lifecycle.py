@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
+from datetime import timedelta
 from pathlib import Path
 
-from taskhub import Status, TaskHub
+from taskhub import Settings, Status, TaskHub
+from taskhub.clock import now
+from taskhub.records import ErrorInfo
 
+from .conftest import own_queue
 from .support import Worker, wait_for, wait_for_status
 
 
@@ -124,3 +129,22 @@ def test_a_retried_task_does_not_run_its_completed_steps_again(
     assert done.attempt == 2
     assert log.read_text().split() == ["fetch", "crunch", "crunch", "publish"]
     assert [a.error.type for a in done.attempts if a.error] == ["ConnectionError"]
+
+
+def test_a_retrying_task_whose_deadline_passes_is_expired_with_its_attempts_kept(
+    settings: Settings,
+) -> None:
+    hub, _ = own_queue(settings)
+    record = hub.submit("tests.flaky", {"fail_times": 9}, deadline=now() + timedelta(hours=1))
+    first = hub.lifecycle.claim(record.id, "host", os.getpid())
+    assert first is not None
+    error = ErrorInfo("ConnectionError", "failure number 1")
+    assert hub.lifecycle.schedule_retry(record.id, error, 0.1, owner=first) is not None
+
+    expired = hub.lifecycle.expire(record.id)
+
+    assert expired is not None and expired.status is Status.FAILED
+    attempts = hub.get(record.id).attempts
+    assert [(a.attempt, a.error.message if a.error else None) for a in attempts] == [
+        (1, "failure number 1")
+    ]
