@@ -167,3 +167,21 @@ def test_a_worker_connection_dropped_by_the_server_costs_one_operation(settings:
         worker_store.claim(hub.store, record.id, "host", os.getpid(), now())
     claimed = worker_store.claim(hub.store, record.id, "host", os.getpid(), now())
     assert claimed is not None and claimed.status is Status.IN_PROGRESS
+
+
+def test_a_message_the_broker_lost_is_published_again_by_the_sweep(settings: Settings) -> None:
+    """The record says pending and published; the broker no longer has the message (a Redis
+    restarted empty, an embedded worker killed after it took the file): the sweep, seeing the
+    queue empty past lost_message_after_s, publishes it again."""
+    hub, queue = own_queue(settings, lost_message_after_s=0.2)
+    record = hub.submit("tests.echo", {"value": "found again"})
+    with hub.celery.connection_for_write() as conn:
+        conn.default_channel.queue_purge(queue.default_queue)
+    assert hub.dispatcher.queue_depths([queue.default_queue]) == {queue.default_queue: 0}
+
+    redelivered = wait_for(lambda: hub.sweep().redelivered, what="a sweep that redelivers")
+    assert redelivered == 1
+    assert hub.dispatcher.queue_depths([queue.default_queue]) == {queue.default_queue: 1}
+    with running_worker(queue, concurrency=1, name="finder"):
+        wait_for_status(hub, record.id, Status.COMPLETED)
+    assert hub.output(record.id).content == "found again"

@@ -66,7 +66,7 @@ def test_a_broker_refusing_writes_at_its_memory_limit_loses_no_task(
 
 
 def test_every_message_delivered_three_times_runs_each_body_once(
-    fault_hub: TaskHub, worker_settings: Settings, tmp_path: Path
+    fault_hub: TaskHub, worker_settings: Settings, tmp_path: Path, report: Callable[[str], None]
 ) -> None:
     executions = tmp_path / "executions.log"
     ids = fault_hub.submit_many("faults.work", [{"executions": str(executions)}] * 100)
@@ -75,7 +75,7 @@ def test_every_message_delivered_three_times_runs_each_body_once(
     fault_hub.dispatcher.publish(records)
 
     with running_worker(worker_settings, concurrency=2, name="duplicates"):
-        seconds_until_final(fault_hub, ids)
+        elapsed_s = seconds_until_final(fault_hub, ids)
         fault_hub.dispatcher.publish(records)  # and once more after they finished
         queue = worker_settings.default_queue
         wait_for(
@@ -85,3 +85,4 @@ def test_every_message_delivered_three_times_runs_each_body_once(
 
     verdict = check_invariants(fault_hub, ids, executions_of(executions))
     assert verdict.executions == 100
+    report(f"400 messages for 100 tasks: 100 executions, all completed in {elapsed_s:.1f} s")
