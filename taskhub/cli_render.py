@@ -92,6 +92,15 @@ def task_line(record: TaskRecord, *, requests: bool = False) -> Text:
     return line
 
 
+def not_dispatched(record: TaskRecord) -> Text:
+    """The warning for a task recorded while the broker could not take it."""
+    reason = " ".join((record.dispatch_error or "it was not published yet").split())
+    return Text.assemble(
+        ("warning: ", "bold yellow"),
+        f"recorded, not yet on the broker: {reason.rstrip('.')}; the sweep will publish it",
+    )
+
+
 def finished(record: TaskRecord) -> Group:
     """What ``taskhub wait`` prints at the end: the task's line, and its error if any."""
     parts = [task_line(record)]

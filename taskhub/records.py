@@ -153,6 +153,14 @@ class TaskRecord:
     attempts: tuple[AttemptRecord, ...] = field(default=(), compare=False)
     output_names: tuple[str, ...] = field(default=(), compare=False)
     updated_at: datetime | None = field(default=None, compare=False)
+    # Why the call that returned this record could not publish it (not stored): the record is
+    # kept, ``pending`` with no ``dispatched_at``, and the sweep publishes it.
+    dispatch_error: str | None = field(default=None, compare=False)
+
+    @property
+    def dispatched(self) -> bool:
+        """Whether its message went to the broker (``dispatched_at`` is set)."""
+        return self.dispatched_at is not None
 
     @property
     def priority(self) -> int:

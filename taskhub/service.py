@@ -44,7 +44,9 @@ def submit(
     *,
     session: Session | None = None,
 ) -> TaskRecord:
-    """Write the record, commit, then publish. Inside ``session``: publish after its commit."""
+    """Write the record, commit, then publish; returns it dispatched, or (the broker failed)
+    with no ``dispatched_at`` and the reason in ``dispatch_error``: the sweep publishes it.
+    Inside ``session``: published after its commit (the record returned is not yet)."""
     new = _build(hub, workspace_id, task_name, task_input, ask or Submission())
     if session is not None:
         record = hub.store.insert_idempotent(new, conn=session.connection())
@@ -65,7 +67,8 @@ def submit_checked(
 ) -> tuple[TaskRecord, bool]:
     """Submit on behalf of ``workspace`` within what its plan allows (:mod:`taskhub.policy`).
 
-    Returns the record and whether it is new (``False``: its idempotency key was used before).
+    Returns the record (as :func:`submit` does) and whether it is new (``False``: its
+    idempotency key was used before).
     """
     ask = ask or Submission()
     check_submission(workspace, ask, depends_on)
@@ -76,8 +79,13 @@ def _insert_and_publish(hub: TaskHub, new: NewTask) -> tuple[TaskRecord, bool]:
     record = hub.store.insert_idempotent(new)
     created = record.id == new.id
     if created:
-        hub.dispatcher.publish_quietly([record])
+        record = _publish(hub, record)
     return record, created
+
+
+def _publish(hub: TaskHub, record: TaskRecord) -> TaskRecord:
+    """Publish for a caller waiting on the answer: the record dispatched, or why not."""
+    return hub.dispatcher.publish_quietly([record], interactive=True)[0]
 
 
 def submit_many(
@@ -95,7 +103,7 @@ def submit_many(
     for start in range(0, len(news), SUBMIT_BATCH):
         batch = news[start : start + SUBMIT_BATCH]
         hub.store.insert_tasks(batch)
-        hub.dispatcher.publish_quietly([new.as_record() for new in batch])
+        hub.dispatcher.publish_quietly([new.as_record() for new in batch], interactive=True)
     return [new.id for new in news]
 
 
@@ -117,7 +125,7 @@ def _publish_after_commit(hub: TaskHub, session: Session, record: TaskRecord) ->
         def publish(_: Session) -> None:
             records = list(session.info.get(PENDING_KEY, []))
             session.info[PENDING_KEY] = []
-            hub.dispatcher.publish_quietly(records)
+            hub.dispatcher.publish_quietly(records, interactive=True)
 
         @event.listens_for(session, "after_soft_rollback")
         def forget(_: Session, __: Any) -> None:
@@ -222,15 +230,12 @@ def resume(hub: TaskHub, workspace_id: str, task_id: str) -> TaskRecord:
         if current.status is Status.IN_PROGRESS and current.pause_requested_at is not None:
             return _request(hub, workspace_id, task_id, "resume", {"pause_requested_at": None})
         raise TransitionError(task_id, "resume", current.status.value)
-    hub.dispatcher.publish_quietly([record])
-    return record
+    return _publish(hub, record)
 
 
 def retry(hub: TaskHub, workspace_id: str, task_id: str) -> TaskRecord:
     """Failed or cancelled: run again as a new attempt (completed steps are kept)."""
-    record = hub.store.rerun(task_id, workspace_id)
-    hub.dispatcher.publish_quietly([record])
-    return record
+    return _publish(hub, hub.store.rerun(task_id, workspace_id))
 
 
 def _request(

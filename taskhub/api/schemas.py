@@ -133,6 +133,10 @@ class TaskSummary(BaseModel):
     worker_pid: int | None
     created_at: datetime
     dispatched_at: datetime | None
+    dispatched: bool = Field(
+        description="Its message is on the broker (`dispatched_at` is set). A task recorded "
+        "while the broker was down is not yet: the sweep publishes it."
+    )
     started_at: datetime | None
     finished_at: datetime | None
     heartbeat_at: datetime | None
