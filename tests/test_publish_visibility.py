@@ -18,10 +18,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from taskhub import Settings, Status, TaskHub
+from taskhub import Settings, Status, TaskHub, TaskRecord
 from taskhub.client import TaskHubClient
 
 from .api_support import client, new_workspace, serving
+from .api_tasks_support import task_of
 from .conftest import make_settings
 from .support import ROOT, Worker, settings_env, swept, wait_for
 
@@ -30,16 +31,24 @@ Api = Callable[..., httpx.Client]
 CLIRun = subprocess.CompletedProcess[str]
 
 
-def offline(settings: Settings, workspace: str, **overrides: object) -> TaskHub:
+@contextmanager
+def offline(settings: Settings, workspace: str, **overrides: object) -> Iterator[TaskHub]:
     """A hub on the test database whose broker is down (refuses connections, unless given)."""
     values: dict[str, object] = {"database_url": settings.database_url, "broker_url": DOWN}
-    broken = make_settings(settings.home, **(values | overrides))
-    return TaskHub(broken, workspace=workspace)
+    hub = TaskHub(make_settings(settings.home, **(values | overrides)), workspace=workspace)
+    try:
+        yield hub
+    finally:
+        hub.close()
 
 
-def completes_once_swept(hub: TaskHub, task_id: str) -> None:
+def completes_once_swept(
+    hub: TaskHub, task_id: str, read: Callable[[str], TaskRecord] | None = None
+) -> None:
+    """Sweep (with ``hub``) until the task is completed, as ``read`` (else ``hub.get``) sees it."""
+    get = read or hub.get
     wait_for(
-        lambda: swept(hub, lambda: hub.get(task_id).status is Status.COMPLETED),
+        lambda: swept(hub, lambda: get(task_id).status is Status.COMPLETED),
         poll_s=0.3,
         what="the sweep to publish it and a worker to run it",
     )
@@ -51,24 +60,24 @@ def completes_once_swept(hub: TaskHub, task_id: str) -> None:
 def test_a_submit_while_the_broker_is_down_returns_the_record_not_dispatched(
     settings: Settings, hub: TaskHub, worker: Worker, caplog: pytest.LogCaptureFixture
 ) -> None:
-    down = offline(settings, hub.workspace)
-    caplog.set_level(logging.DEBUG, logger="taskhub.dispatch")
+    caplog.set_level(logging.DEBUG, logger="taskhub.dispatch")  # a traceback may go to DEBUG
 
-    started = time.monotonic()
-    record = down.submit("tests.echo", {"value": "kept"})
-    took_s = time.monotonic() - started
+    with offline(settings, hub.workspace) as down:
+        started = time.monotonic()
+        record = down.submit("tests.echo", {"value": "kept"})
+        took_s = time.monotonic() - started
 
     assert took_s < 0.75, f"submit took {took_s:.2f} s"  # it used to retry for ~0.9 s
     assert (record.status, record.dispatched, record.dispatched_at) == (Status.PENDING, False, None)
     assert record.dispatch_error is not None and "broker unreachable" in record.dispatch_error
     assert hub.get(record.id).dispatched_at is None
-    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    logged = [r for r in caplog.records if r.name == "taskhub.dispatch"]
+    warnings = [r for r in logged if r.levelno >= logging.WARNING]
     assert [r.getMessage().count("\n") for r in warnings] == [0]
     assert "the sweep will resend" in warnings[0].getMessage() and warnings[0].exc_info is None
 
     completes_once_swept(hub, record.id)
     assert hub.get(record.id).dispatched and hub.output(record.id).content == "kept"
-    down.close()
 
 
 def test_a_submit_with_the_broker_up_returns_the_record_dispatched(
@@ -102,16 +111,11 @@ def test_a_broker_host_that_does_not_answer_holds_a_submit_only_briefly(
     settings: Settings, hub: TaskHub
 ) -> None:
     with silent_port() as port:
-        down = offline(
-            settings,
-            hub.workspace,
-            broker_url=f"redis://127.0.0.1:{port}/0",
-            broker_connect_timeout_s=0.3,
-        )
-        started = time.monotonic()
-        record = down.submit("tests.noop")
-        took_s = time.monotonic() - started
-        down.close()
+        silent = {"broker_url": f"redis://127.0.0.1:{port}/0", "broker_connect_timeout_s": 0.3}
+        with offline(settings, hub.workspace, **silent) as down:
+            started = time.monotonic()
+            record = down.submit("tests.noop")
+            took_s = time.monotonic() - started
 
     assert record.dispatch_error is not None and "Timeout" in record.dispatch_error
     assert took_s < 2.5, f"submit took {took_s:.2f} s"  # two tries of 0.3 s; it used to be ~2 min
@@ -181,25 +185,20 @@ def test_the_cli_retry_warns_in_one_line_when_the_broker_is_down(
 @pytest.fixture
 def offline_api(settings: Settings) -> Iterator[str]:
     """The REST API served by a hub whose broker is down; yields its URL."""
-    down = offline(settings, "unused")
-    with serving(down) as url:
+    with offline(settings, "unused") as down, serving(down) as url:
         yield url
-    down.close()
 
 
 def test_post_tasks_answers_202_while_the_broker_is_down_and_the_sweep_runs_it(
-    offline_api: str, settings: Settings, hub: TaskHub, worker: Worker
+    offline_api: str, hub: TaskHub, worker: Worker
 ) -> None:
     _, key = new_workspace(hub)
     with client(offline_api, key) as session, TaskHubClient(offline_api, key) as remote:
         reply = session.post("/api/v1/tasks", json={"task": "tests.echo", "input": {"value": 2}})
         assert reply.status_code == 202, reply.text
         body = reply.json()
-        assert (body["status"], body["dispatched"], body["dispatched_at"]) == (
-            "pending",
-            False,
-            None,
-        )
+        assert (body["status"], body["dispatched"]) == ("pending", False)
+        assert body["dispatched_at"] is None
         assert reply.headers["location"] == f"/api/v1/tasks/{body['id']}"
         assert "dispatch_error" not in body  # it would name the broker's host
 
@@ -208,14 +207,30 @@ def test_post_tasks_answers_202_while_the_broker_is_down_and_the_sweep_runs_it(
         assert record.dispatch_error is not None and "202" in record.dispatch_error
 
         for task_id in (body["id"], record.id):
-            wait_for(
-                lambda task_id=task_id: swept(
-                    hub, lambda: remote.get(task_id).status is Status.COMPLETED
-                ),
-                poll_s=0.3,
-                what="the sweep to publish it and a worker to run it",
-            )
+            completes_once_swept(hub, task_id, remote.get)
         assert remote.get(record.id).dispatched
+
+
+def test_a_retry_through_the_api_while_the_broker_is_down_answers_202(
+    offline_api: str, hub: TaskHub, worker: Worker, scratch: Path
+) -> None:
+    _, key = new_workspace(hub)
+    body = {"log_path": str(scratch / "runs.log"), "failures": 1}
+    with client(offline_api, key) as session:
+        submitted = session.post(
+            "/api/v1/tasks", json={"task": "tests.fails_first", "input": body, "retries": 0}
+        )
+        assert submitted.status_code == 202, submitted.text
+        task_id = submitted.json()["id"]
+
+        def status() -> str:
+            return str(task_of(session, task_id)["status"])
+
+        wait_for(lambda: swept(hub, lambda: status() == "failed"), poll_s=0.3, what="a failure")
+        retried = session.post(f"/api/v1/tasks/{task_id}/retry")
+        assert retried.status_code == 202, retried.text
+        assert (retried.json()["status"], retried.json()["dispatched"]) == ("pending", False)
+        wait_for(lambda: swept(hub, lambda: status() == "completed"), poll_s=0.3, what="run 2")
 
 
 def test_post_tasks_answers_201_dispatched_with_the_broker_up(
