@@ -115,11 +115,12 @@ def record_from_dict(data: Mapping[str, Any]) -> TaskRecord:
     )
     attempts = tuple(
         AttemptRecord(
-            a["attempt"],
-            a["worker"],
-            _when(a["started_at"]),  # type: ignore[arg-type]
-            _when(a["finished_at"]),
-            _error_from(a["error"]),
+            attempt=a["attempt"],
+            worker=a["worker"],
+            started_at=_when(a["started_at"]),  # type: ignore[arg-type]
+            finished_at=_when(a["finished_at"]),
+            error=_error_from(a["error"]),
+            run=a["run"],
         )
         for a in data.get("attempts", ())
     )

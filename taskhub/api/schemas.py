@@ -101,6 +101,9 @@ class StepOut(BaseModel):
 
 
 class AttemptOut(BaseModel):
+    """A failed execution: attempt 1, 2, ... of its run (a person's retry starts a new run)."""
+
+    run: int
     attempt: int
     worker: str | None
     started_at: datetime

@@ -1,0 +1,90 @@
+"""A person's retry is a new run with its whole retry budget."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner, Result
+
+from taskhub import Settings, Status, TaskHub, accounts, cli
+from taskhub.client import TaskHubClient
+from taskhub.records import TaskRecord
+
+from .api_tasks_support import created, wait_until_final
+from .support import Worker, settings_env, wait_for_status
+
+Api = Callable[..., httpx.Client]
+RUN_1_FAILS = 2  # tests.fails_first has retries=1: its first run fails for good after 2 tries
+
+
+@pytest.fixture
+def taskhub_cli(
+    settings: Settings, hub: TaskHub, monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., Result]:
+    """``taskhub ...`` (in this process) on the test stack, in the hub's workspace."""
+    for name, value in settings_env(settings).items():
+        if name.startswith("TASKHUB_"):
+            monkeypatch.setenv(name, value)
+    monkeypatch.setenv("TASKHUB_WORKSPACE", hub.workspace)
+    runner = CliRunner()
+    return lambda *args: runner.invoke(cli.app, list(args), env={"COLUMNS": "200"})
+
+
+def runs_and_attempts(record: TaskRecord) -> list[tuple[int, int]]:
+    return [(a.run, a.attempt) for a in record.attempts]
+
+
+# -- retry: a fresh budget -------------------------------------------------------------------
+
+
+def test_a_task_retried_by_a_person_gets_all_its_attempts_again(
+    hub: TaskHub, worker: Worker, scratch: Path, taskhub_cli: Callable[..., Result]
+) -> None:
+    log = scratch / "runs.log"
+    record = hub.submit("tests.fails_first", {"log_path": str(log), "failures": RUN_1_FAILS + 1})
+    failed = wait_for_status(hub, record.id, Status.FAILED)
+    assert (failed.run, failed.attempt) == (1, 2)
+
+    again = hub.retry(record.id)
+    assert (again.status, again.run, again.attempt) == (Status.PENDING, 2, 0)
+
+    done = wait_for_status(hub, record.id, Status.COMPLETED)
+    assert (done.run, done.attempt) == (2, 2)  # run 2 failed once, and was retried
+    assert runs_and_attempts(done) == [(1, 1), (1, 2), (2, 1)]  # each failure, by run
+    assert log.read_text().splitlines() == [
+        "prepare",  # a completed step is kept across runs
+        "run 1 attempt 1",
+        "run 1 attempt 2",
+        "run 2 attempt 1",
+        "run 2 attempt 2",
+    ]
+    shown = taskhub_cli("show", record.id)
+    assert shown.exit_code == 0, shown.output
+    assert "2 of 2 (run 2)" in shown.stdout
+    data = json.loads(taskhub_cli("show", record.id, "--json").stdout)
+    assert [(a["run"], a["attempt"]) for a in data["attempts"]] == [(1, 1), (1, 2), (2, 1)]
+
+
+def test_a_retry_through_the_api_starts_the_next_run_at_its_first_attempt(
+    api: Api, api_url: str, hub: TaskHub, worker: Worker, scratch: Path
+) -> None:
+    session = api()
+    log = scratch / "runs.log"
+    body = {"log_path": str(log), "failures": RUN_1_FAILS}
+    task_id = created(session, "tests.fails_first", input=body)["id"]
+    assert wait_until_final(session, task_id)["status"] == "failed"
+
+    retried = session.post(f"/api/v1/tasks/{task_id}/retry")
+    assert retried.status_code == 200, retried.text
+    assert retried.json()["run"] == 2  # (a worker may have started it already: attempt 0 or 1)
+
+    done = wait_until_final(session, task_id)
+    assert (done["status"], done["run"], done["attempt"]) == ("completed", 2, 1)
+    assert [(a["run"], a["attempt"]) for a in done["attempts"]] == [(1, 1), (1, 2)]
+    _, key = accounts.create_key(hub, session.headers["X-Test-Workspace"])
+    with TaskHubClient(api_url, key) as remote:
+        assert runs_and_attempts(remote.get(task_id)) == [(1, 1), (1, 2)]
