@@ -184,7 +184,8 @@ def _problem_error(reply: httpx.Response, path: str) -> TaskhubError:
         return NotFoundError("task", path.split("/")[2] if path.count("/") > 1 else path)
     if code == 409 and problem.get("current_status"):
         parts = path.strip("/").split("/")
-        return TransitionError(parts[1], parts[-1], str(problem["current_status"]))
+        reason = detail.partition(": ")[2] or None  # "cannot pause task X: <reason>"
+        return TransitionError(parts[1], parts[-1], str(problem["current_status"]), reason)
     if code == 409:
         return ConflictError(detail)
     if code == 401:

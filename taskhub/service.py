@@ -33,6 +33,10 @@ SUBMIT_BATCH = 1000
 PENDING_KEY = "taskhub.pending_publish"
 MAX_LIST_LIMIT = 1000
 BULK_MAX = 10_000  # the most tasks one bulk action touches
+NO_STEPS = (
+    "it has no steps: a running task pauses only at a step boundary; "
+    "declare steps=(...) on @task or cancel it"
+)
 
 
 def submit(
@@ -214,11 +218,21 @@ def cancel(hub: TaskHub, workspace_id: str, task_id: str) -> TaskRecord:
 
 
 def pause(hub: TaskHub, workspace_id: str, task_id: str) -> TaskRecord:
-    """Waiting: paused now. Running: paused at its next step boundary."""
+    """Waiting: paused now. Running: paused at its next step boundary; refused if it has none
+    (no declared steps, none begun), since it could only finish with the pause unheeded."""
     record = hub.store.transition(task_id, "pause", {}, workspace_id=workspace_id)
     if record is not None:
         return record
+    current = hub.store.get(task_id, workspace_id)
+    if current.status is Status.IN_PROGRESS and not _has_steps(hub, current):
+        raise TransitionError(task_id, "pause", current.status.value, NO_STEPS)
     return _request(hub, workspace_id, task_id, "pause", {"pause_requested_at": now()})
+
+
+def _has_steps(hub: TaskHub, record: TaskRecord) -> bool:
+    """Whether a running task has a step boundary to pause at: declared steps, or step rows."""
+    definition = hub.definitions.get(record.task_name)
+    return bool(definition is not None and definition.steps) or bool(hub.runs.steps(record.id))
 
 
 def resume(hub: TaskHub, workspace_id: str, task_id: str) -> TaskRecord:
@@ -303,5 +317,5 @@ def bulk(
         except NotFoundError:
             skipped.append((task_id, "not found"))
         except TransitionError as exc:
-            skipped.append((task_id, f"it is {exc.status}"))
+            skipped.append((task_id, exc.reason))
     return BulkResult(action, changed, skipped, matched, matched > len(ids))

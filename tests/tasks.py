@@ -81,6 +81,19 @@ def fails_first(ctx: TaskContext, log_path: str, failures: int) -> str:
     return f"succeeded on execution {executions}"
 
 
+@task(name="tests.gated_step")
+def gated_step(ctx: TaskContext, gate: str, started: str) -> str:
+    """Two steps it does not declare; the first waits for the gate."""
+
+    def wait() -> None:
+        mark(started, ctx.task_id)
+        wait_file(gate)
+
+    ctx.step("wait", wait)
+    ctx.step("finish", lambda: None)
+    return "done"
+
+
 @task(name="tests.sleepy", timeout_s=60)
 def sleepy(ctx: TaskContext, seconds: float, started: str = "", cooperative: bool = True) -> str:
     if started:

@@ -52,7 +52,8 @@ PROBLEM_DESCRIPTIONS = {
     401: "No API key, or one that is unknown or revoked.",
     403: "The workspace's plan does not include a feature the request needs.",
     404: "No such task (or output) in this workspace.",
-    409: "The task's status does not allow the change; `current_status` says what it is.",
+    409: "The task's status does not allow the change (nor does a running task without steps "
+    "allow a pause); `detail` says why, `current_status` what its status is.",
     413: "The body is over the size limit.",
     422: "Invalid input; `field` names it.",
 }
