@@ -248,7 +248,8 @@ def resume(hub: TaskHub, workspace_id: str, task_id: str) -> TaskRecord:
 
 
 def retry(hub: TaskHub, workspace_id: str, task_id: str) -> TaskRecord:
-    """Failed or cancelled: run again as a new attempt (completed steps are kept)."""
+    """Failed or cancelled: run again as a new run, with its whole retry budget (its attempts
+    count from 1 again; completed steps are kept)."""
     return _publish(hub, hub.store.rerun(task_id, workspace_id))
 
 

@@ -152,7 +152,7 @@ def _action_route(action: Action, summary: str) -> None:
 _action_route("cancel", "Cancel: a waiting or paused task now, a running one at its checkpoint.")
 _action_route("pause", "Pause: a waiting task now, a running one at its next step boundary.")
 _action_route("resume", "Resume a paused task; it continues after its last completed step.")
-_action_route("retry", "Run a failed or cancelled task again, as a new attempt.")
+_action_route("retry", "Run a failed or cancelled task again: a new run, with all its retries.")
 
 
 @router.get(
