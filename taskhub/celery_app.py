@@ -30,6 +30,19 @@ CLAIMED = "taskhub_claimed"  # the request attribute holding the record this exe
 # may be failed by it (another may have taken the record over meanwhile).
 KILLED_AT_HARD_LIMIT: dict[str, tuple[str, int]] = {}
 
+# How a publish retries a broker that fails. In the background (the sweep, a worker scheduling a
+# retry) nobody waits: three tries over ~0.9 s. When someone waits for the answer (submit,
+# resume, retry) a blip gets one more try 0.1 s later, and then the record is returned not
+# dispatched (the sweep publishes it): ~0.1 s with the broker refusing connections, at most
+# ~2 x ``broker_connect_timeout_s`` + 0.1 s with a broker host that does not answer.
+PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5}
+INTERACTIVE_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0.1,
+    "interval_step": 0.1,
+    "interval_max": 0.1,
+}
+
 
 class TimedOut(Exception):
     """The body ran past its time limit (timeout, or what was left before the deadline)."""
@@ -64,7 +77,7 @@ def create_celery(settings: Settings) -> Celery:
         worker_concurrency=settings.worker_concurrency,
         worker_send_task_events=settings.task_events,
         task_send_sent_event=settings.sent_events,
-        task_publish_retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5},
+        task_publish_retry_policy=PUBLISH_RETRY_POLICY,
         broker_connection_timeout=5,
     )
     return app
@@ -95,6 +108,8 @@ def transport_options(settings: Settings) -> dict[str, Any]:
     options: dict[str, Any] = {"visibility_timeout": 3600}
     if settings.resolved_broker_url.startswith(("redis://", "rediss://")):
         options.update(priority_steps=list(range(10)), sep=":", queue_order_strategy="priority")
+        # without it a host that does not answer holds a publish for the OS's TCP timeout (~2 min)
+        options["socket_connect_timeout"] = settings.broker_connect_timeout_s
     return options
 
 

@@ -213,7 +213,7 @@ def submit(
     """Submit a task; prints its id."""
     task_input: Any = _parsed(input, json.loads, "--input", "valid JSON")
     when = _parsed(deadline, datetime.fromisoformat, "--deadline", "an ISO 8601 datetime")
-    with opened() as hub:
+    with opened() as hub, cli_common.publish_reported_here():
         record = hub.submit(
             task,
             task_input,
@@ -225,12 +225,19 @@ def submit(
             deadline=when,
             idempotency_key=idempotency_key,
         )
+    _warn_if_not_dispatched(record)
     if as_json:
         render.print_json(record_to_dict(record))
     elif quiet:
         typer.echo(record.id)
     else:
         render.out().print(render.task_line(record))
+
+
+def _warn_if_not_dispatched(record: TaskRecord) -> None:
+    """One line on stderr for a task queued in the database only: the broker could not take it."""
+    if record.status is Status.PENDING and not record.dispatched:
+        render.err().print(render.not_dispatched(record), soft_wrap=True)
 
 
 @command("list")
@@ -303,8 +310,9 @@ ACTIONS: dict[str, tuple[Callable[[TaskHub, str], TaskRecord], str]] = {
 
 def _action_command(name: str, act: Callable[[TaskHub, str], TaskRecord], help: str) -> None:
     def run(task_id: TaskId) -> None:
-        with opened() as hub:
+        with opened() as hub, cli_common.publish_reported_here():
             record = act(hub, task_id)
+        _warn_if_not_dispatched(record)
         render.out().print(render.task_line(record, requests=True))
 
     command(name, help=help)(run)

@@ -4,6 +4,7 @@ with that mapping, and opening a hub from settings."""
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import ParamSpec
@@ -12,6 +13,7 @@ import typer
 from rich.text import Text
 
 from . import cli_render as render
+from . import dispatch
 from .errors import NotFoundError, StoreError, TaskhubError, TransitionError, ValidationError
 from .hub import TaskHub
 from .settings import Settings
@@ -55,6 +57,21 @@ def command(
         return fn
 
     return register
+
+
+@contextmanager
+def publish_reported_here() -> Iterator[None]:
+    """For a command that itself says when a publish failed (one line, from the record it
+    got): the dispatcher's log line would say it again on the terminal."""
+
+    def drop(_: logging.LogRecord) -> bool:
+        return False
+
+    dispatch.log.addFilter(drop)
+    try:
+        yield
+    finally:
+        dispatch.log.removeFilter(drop)
 
 
 @contextmanager

@@ -92,6 +92,15 @@ def task_line(record: TaskRecord, *, requests: bool = False) -> Text:
     return line
 
 
+def not_dispatched(record: TaskRecord) -> Text:
+    """The warning for a task recorded while the broker could not take it."""
+    reason = " ".join((record.dispatch_error or "it was not published yet").split())
+    return Text.assemble(
+        ("warning: ", "bold yellow"),
+        f"recorded, not yet on the broker: {reason.rstrip('.')}; the sweep will publish it",
+    )
+
+
 def finished(record: TaskRecord) -> Group:
     """What ``taskhub wait`` prints at the end: the task's line, and its error if any."""
     parts = [task_line(record)]
@@ -205,13 +214,12 @@ def _steps_table(steps: Sequence[StepRecord]) -> Table:
 
 def _attempts_table(attempts: Sequence[AttemptRecord]) -> Table:
     table = Table(title="Attempts", title_justify="left")
-    for column in ("#", "Worker", "Started", "Finished", "Error"):
+    for column in ("Run", "#", "Worker", "Started", "Finished", "Error"):
         table.add_column(column)
     for a in attempts:
         error = Text(str(a.error), style="red") if a.error else Text("")
-        table.add_row(
-            str(a.attempt), a.worker or "", when(a.started_at), when(a.finished_at), error
-        )
+        row = (str(a.run), str(a.attempt), a.worker or "", when(a.started_at))
+        table.add_row(*row, when(a.finished_at), error)
     return table
 
 

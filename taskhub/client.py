@@ -6,6 +6,7 @@ from __future__ import annotations
 import builtins
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,6 +30,7 @@ from .states import Outcome, Status
 from .submissions import Seconds
 
 API = "/api/v1"
+NOT_DISPATCHED = "the server recorded it but its broker could not take it yet (HTTP 202)"
 
 
 class TaskHubClient:
@@ -83,7 +85,7 @@ class TaskHubClient:
             "idempotency_key": idempotency_key,
         }
         sent = {key: value for key, value in body.items() if value is not None}
-        return record_from_dict(self._call("POST", "/tasks", json=sent))
+        return _record(self._send("POST", "/tasks", json=sent))
 
     def submit_many(
         self, task: str, inputs: Iterable[dict[str, Any]], **options: Any
@@ -143,7 +145,7 @@ class TaskHubClient:
     # -- HTTP ------------------------------------------------------------------------------
 
     def _act(self, task_id: str, action: str) -> TaskRecord:
-        return record_from_dict(self._call("POST", f"/tasks/{task_id}/{action}"))
+        return _record(self._send("POST", f"/tasks/{task_id}/{action}"))
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         return self._send(method, path, **kwargs).json()
@@ -156,6 +158,14 @@ class TaskHubClient:
         if reply.status_code >= 400:
             raise _problem_error(reply, path)
         return reply
+
+
+def _record(reply: httpx.Response) -> TaskRecord:
+    """The record in an answer; a 202 says the server kept it but could not publish it yet."""
+    record = record_from_dict(reply.json())
+    if reply.status_code == 202:
+        return replace(record, dispatch_error=NOT_DISPATCHED)
+    return record
 
 
 def _seconds(value: Seconds | None) -> float | None:
@@ -175,7 +185,8 @@ def _problem_error(reply: httpx.Response, path: str) -> TaskhubError:
         return NotFoundError("task", path.split("/")[2] if path.count("/") > 1 else path)
     if code == 409 and problem.get("current_status"):
         parts = path.strip("/").split("/")
-        return TransitionError(parts[1], parts[-1], str(problem["current_status"]))
+        reason = detail.partition(": ")[2] or None  # "cannot pause task X: <reason>"
+        return TransitionError(parts[1], parts[-1], str(problem["current_status"]), reason)
     if code == 409:
         return ConflictError(detail)
     if code == 401:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +18,7 @@ from kombu.exceptions import KombuError, OperationalError
 from kombu.messaging import Producer
 
 from . import webhooks
-from .celery_app import broker_priority
+from .celery_app import INTERACTIVE_PUBLISH_RETRY_POLICY, broker_priority
 from .clock import now
 from .errors import DispatchError
 from .records import TaskRecord
@@ -69,11 +69,23 @@ class Dispatcher:
     def __init__(self, hub: TaskHub) -> None:
         self.hub = hub
 
-    def publish(self, records: Sequence[TaskRecord], *, countdown_s: float | None = None) -> None:
-        """Send one message per record, then stamp them dispatched. Raises ``DispatchError``."""
+    def publish(
+        self,
+        records: Sequence[TaskRecord],
+        *,
+        countdown_s: float | None = None,
+        interactive: bool = False,
+    ) -> list[TaskRecord]:
+        """Send one message per record, then stamp them dispatched; returns them as stamped.
+
+        ``interactive``: someone waits for the answer, so a broker that fails gets one quick
+        retry (:data:`~taskhub.celery_app.INTERACTIVE_PUBLISH_RETRY_POLICY`), not three.
+        Raises ``DispatchError``.
+        """
         if not records:
-            return
+            return []
         app, settings = self.hub.celery, self.hub.settings
+        policy = INTERACTIVE_PUBLISH_RETRY_POLICY if interactive else None  # None: the app's
         try:
             with app.producer_or_acquire() as producer:
                 batch = len(records) > 1 and settings.sent_events
@@ -93,25 +105,34 @@ class Dispatcher:
                         time_limit=o.timeout_s + settings.hard_timeout_grace_s,
                         retries=max(record.attempt, 0),
                         event_dispatcher=events,
+                        retry_policy=policy,
                     )
                 if events is not None:
                     events.flush()
         except (OperationalError, KombuError, OSError) as exc:
-            raise DispatchError(f"broker unreachable, the sweep will resend: {exc}") from exc
-        self.hub.store.mark_dispatched([r.id for r in records], now())
+            raise DispatchError(f"broker unreachable: {exc}") from exc
+        at = now()
+        self.hub.store.mark_dispatched([r.id for r in records], at)
+        return [replace(r, dispatched_at=at) for r in records]
 
     def publish_quietly(
-        self, records: Sequence[TaskRecord], *, countdown_s: float | None = None
-    ) -> bool:
-        """Publish, logging a broker failure instead of raising: the sweep will resend."""
+        self,
+        records: Sequence[TaskRecord],
+        *,
+        countdown_s: float | None = None,
+        interactive: bool = False,
+    ) -> list[TaskRecord]:
+        """Publish, logging a broker failure (one line) instead of raising: the sweep will
+        resend. Returns the records dispatched or, if the broker failed, with the reason in
+        ``dispatch_error`` and no ``dispatched_at``."""
         try:
-            self.publish(records, countdown_s=countdown_s)
-        except DispatchError:
+            return self.publish(records, countdown_s=countdown_s, interactive=interactive)
+        except DispatchError as exc:
             log.warning(
-                "publish of %d task(s) failed; the sweep will resend", len(records), exc_info=True
+                "publish of %d task(s) failed, the sweep will resend: %s", len(records), exc
             )
-            return False
-        return True
+            log.debug("the publish failure in full", exc_info=True)
+            return [replace(r, dispatch_error=str(exc)) for r in records]
 
     def sweep(self) -> SweepReport:
         """Resend unpublished records, recover lost executions, expire missed deadlines, and

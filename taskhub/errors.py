@@ -114,10 +114,12 @@ class PlanError(TaskhubError):
 
 
 class TransitionError(ConflictError):
-    """A requested change the record's current status does not allow."""
+    """A requested change the record's current status does not allow; ``reason`` says why
+    (``"it is <status>"`` unless the status alone does not explain it)."""
 
-    def __init__(self, task_id: str, action: str, status: str) -> None:
-        super().__init__(f"cannot {action} task {task_id}: it is {status}")
+    def __init__(self, task_id: str, action: str, status: str, reason: str | None = None) -> None:
+        self.reason = reason or f"it is {status}"
+        super().__init__(f"cannot {action} task {task_id}: {self.reason}")
         self.task_id = task_id
         self.action = action
         self.status = status

@@ -112,10 +112,11 @@ tasks = Table(
     Index("ix_tasks_workspace_updated", "workspace_id", "updated_at"),
 )
 
-task_attempts = Table(
+task_attempts = Table(  # one row per failed execution: attempt counts within its run
     "task_attempts",
     metadata,
     Column("task_id", String(36), ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True),
+    Column("run", Integer, primary_key=True, server_default="1"),
     Column("attempt", Integer, primary_key=True),
     Column("worker", String(300)),
     Column("started_at", UTCDateTime, nullable=False),

@@ -49,11 +49,15 @@ class StepRecord:
 
 @dataclass(frozen=True)
 class AttemptRecord:
+    """One failed execution: ``attempt`` counts from 1 within its ``run`` (a person's retry
+    starts the next run)."""
+
     attempt: int
     worker: str | None
     started_at: datetime
     finished_at: datetime | None
     error: ErrorInfo | None
+    run: int
 
 
 @dataclass(frozen=True)
@@ -135,8 +139,8 @@ class TaskRecord:
     input: dict[str, JSONValue]
     options: TaskOptions
     idempotency_key: str | None
-    attempt: int
-    run: int
+    attempt: int  # executions within the current run: 0 until the first starts
+    run: int  # 1, then one more for each retry a person asks for (each gets all its attempts)
     worker: str | None
     worker_pid: int | None
     created_at: datetime
@@ -153,6 +157,14 @@ class TaskRecord:
     attempts: tuple[AttemptRecord, ...] = field(default=(), compare=False)
     output_names: tuple[str, ...] = field(default=(), compare=False)
     updated_at: datetime | None = field(default=None, compare=False)
+    # Why the call that returned this record could not publish it (not stored): the record is
+    # kept, ``pending`` with no ``dispatched_at``, and the sweep publishes it.
+    dispatch_error: str | None = field(default=None, compare=False)
+
+    @property
+    def dispatched(self) -> bool:
+        """Whether its message went to the broker (``dispatched_at`` is set)."""
+        return self.dispatched_at is not None
 
     @property
     def priority(self) -> int:

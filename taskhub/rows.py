@@ -90,4 +90,11 @@ def error_of(r: Mapping[Any, Any]) -> ErrorInfo | None:
 
 def attempt_record(row: Row[Any]) -> AttemptRecord:
     r = row._mapping
-    return AttemptRecord(r["attempt"], r["worker"], r["started_at"], r["finished_at"], error_of(r))
+    return AttemptRecord(
+        attempt=r["attempt"],
+        worker=r["worker"],
+        started_at=r["started_at"],
+        finished_at=r["finished_at"],
+        error=error_of(r),
+        run=r["run"],
+    )

@@ -56,7 +56,7 @@ class TaskContext:
         self.attempt = record.attempt
         self.input = record.input
         self._declared = list(definition.steps)
-        rerun = record.attempt > 1  # only a re-execution can find steps already done
+        rerun = record.attempt > 1 or record.run > 1  # only these can find steps already done
         self._steps: dict[str, StepRecord] = hub.runs.steps(record.id) if rerun else {}
         self._last_check = 0.0
         if self._declared:

@@ -42,7 +42,9 @@ def to_jsonable(value: object) -> Any:
 
 
 def record_to_dict(record: TaskRecord) -> dict[str, Any]:
-    """A task record as a JSON-able dict, keys in the record's field order."""
+    """A task record as a JSON-able dict, keys in the record's field order, with ``dispatched``
+    after ``dispatched_at``; a failed publish's ``dispatch_error`` (it names the broker's host)
+    is for the caller who got it, not for the JSON."""
     data: dict[str, Any] = {}
     for f in fields(record):
         value = getattr(record, f.name)
@@ -50,8 +52,10 @@ def record_to_dict(record: TaskRecord) -> dict[str, Any]:
             data.update(to_jsonable(value))
         elif f.name == "progress":
             data["progress"] = {**to_jsonable(value), "label": record.progress.label}
-        else:
+        elif f.name != "dispatch_error":
             data[f.name] = to_jsonable(value)
+        if f.name == "dispatched_at":
+            data["dispatched"] = record.dispatched
     return data
 
 
@@ -117,11 +121,12 @@ def record_from_dict(data: Mapping[str, Any]) -> TaskRecord:
     )
     attempts = tuple(
         AttemptRecord(
-            a["attempt"],
-            a["worker"],
-            _when(a["started_at"]),  # type: ignore[arg-type]
-            _when(a["finished_at"]),
-            _error_from(a["error"]),
+            attempt=a["attempt"],
+            worker=a["worker"],
+            started_at=_when(a["started_at"]),  # type: ignore[arg-type]
+            finished_at=_when(a["finished_at"]),
+            error=_error_from(a["error"]),
+            run=a["run"],
         )
         for a in data.get("attempts", ())
     )

@@ -33,6 +33,10 @@ SUBMIT_BATCH = 1000
 PENDING_KEY = "taskhub.pending_publish"
 MAX_LIST_LIMIT = 1000
 BULK_MAX = 10_000  # the most tasks one bulk action touches
+NO_STEPS = (
+    "it has no steps: a running task pauses only at a step boundary; "
+    "declare steps=(...) on @task or cancel it"
+)
 
 
 def submit(
@@ -44,7 +48,9 @@ def submit(
     *,
     session: Session | None = None,
 ) -> TaskRecord:
-    """Write the record, commit, then publish. Inside ``session``: publish after its commit."""
+    """Write the record, commit, then publish; returns it dispatched, or (the broker failed)
+    with no ``dispatched_at`` and the reason in ``dispatch_error``: the sweep publishes it.
+    Inside ``session``: published after its commit (the record returned is not yet)."""
     new = _build(hub, workspace_id, task_name, task_input, ask or Submission())
     if session is not None:
         record = hub.store.insert_idempotent(new, conn=session.connection())
@@ -65,7 +71,8 @@ def submit_checked(
 ) -> tuple[TaskRecord, bool]:
     """Submit on behalf of ``workspace`` within what its plan allows (:mod:`taskhub.policy`).
 
-    Returns the record and whether it is new (``False``: its idempotency key was used before).
+    Returns the record (as :func:`submit` does) and whether it is new (``False``: its
+    idempotency key was used before).
     """
     ask = ask or Submission()
     check_submission(workspace, ask, depends_on)
@@ -76,8 +83,13 @@ def _insert_and_publish(hub: TaskHub, new: NewTask) -> tuple[TaskRecord, bool]:
     record = hub.store.insert_idempotent(new)
     created = record.id == new.id
     if created:
-        hub.dispatcher.publish_quietly([record])
+        record = _publish(hub, record)
     return record, created
+
+
+def _publish(hub: TaskHub, record: TaskRecord) -> TaskRecord:
+    """Publish for a caller waiting on the answer: the record dispatched, or why not."""
+    return hub.dispatcher.publish_quietly([record], interactive=True)[0]
 
 
 def submit_many(
@@ -95,7 +107,7 @@ def submit_many(
     for start in range(0, len(news), SUBMIT_BATCH):
         batch = news[start : start + SUBMIT_BATCH]
         hub.store.insert_tasks(batch)
-        hub.dispatcher.publish_quietly([new.as_record() for new in batch])
+        hub.dispatcher.publish_quietly([new.as_record() for new in batch], interactive=True)
     return [new.id for new in news]
 
 
@@ -117,7 +129,7 @@ def _publish_after_commit(hub: TaskHub, session: Session, record: TaskRecord) ->
         def publish(_: Session) -> None:
             records = list(session.info.get(PENDING_KEY, []))
             session.info[PENDING_KEY] = []
-            hub.dispatcher.publish_quietly(records)
+            hub.dispatcher.publish_quietly(records, interactive=True)
 
         @event.listens_for(session, "after_soft_rollback")
         def forget(_: Session, __: Any) -> None:
@@ -206,11 +218,21 @@ def cancel(hub: TaskHub, workspace_id: str, task_id: str) -> TaskRecord:
 
 
 def pause(hub: TaskHub, workspace_id: str, task_id: str) -> TaskRecord:
-    """Waiting: paused now. Running: paused at its next step boundary."""
+    """Waiting: paused now. Running: paused at its next step boundary; refused if it has none
+    (no declared steps, none begun), since it could only finish with the pause unheeded."""
     record = hub.store.transition(task_id, "pause", {}, workspace_id=workspace_id)
     if record is not None:
         return record
+    current = hub.store.get(task_id, workspace_id)
+    if current.status is Status.IN_PROGRESS and not _has_steps(hub, current):
+        raise TransitionError(task_id, "pause", current.status.value, NO_STEPS)
     return _request(hub, workspace_id, task_id, "pause", {"pause_requested_at": now()})
+
+
+def _has_steps(hub: TaskHub, record: TaskRecord) -> bool:
+    """Whether a running task has a step boundary to pause at: declared steps, or step rows."""
+    definition = hub.definitions.get(record.task_name)
+    return bool(definition is not None and definition.steps) or bool(hub.runs.steps(record.id))
 
 
 def resume(hub: TaskHub, workspace_id: str, task_id: str) -> TaskRecord:
@@ -222,15 +244,13 @@ def resume(hub: TaskHub, workspace_id: str, task_id: str) -> TaskRecord:
         if current.status is Status.IN_PROGRESS and current.pause_requested_at is not None:
             return _request(hub, workspace_id, task_id, "resume", {"pause_requested_at": None})
         raise TransitionError(task_id, "resume", current.status.value)
-    hub.dispatcher.publish_quietly([record])
-    return record
+    return _publish(hub, record)
 
 
 def retry(hub: TaskHub, workspace_id: str, task_id: str) -> TaskRecord:
-    """Failed or cancelled: run again as a new attempt (completed steps are kept)."""
-    record = hub.store.rerun(task_id, workspace_id)
-    hub.dispatcher.publish_quietly([record])
-    return record
+    """Failed or cancelled: run again as a new run, with its whole retry budget (its attempts
+    count from 1 again; completed steps are kept)."""
+    return _publish(hub, hub.store.rerun(task_id, workspace_id))
 
 
 def _request(
@@ -298,5 +318,5 @@ def bulk(
         except NotFoundError:
             skipped.append((task_id, "not found"))
         except TransitionError as exc:
-            skipped.append((task_id, f"it is {exc.status}"))
+            skipped.append((task_id, exc.reason))
     return BulkResult(action, changed, skipped, matched, matched > len(ids))

@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     home: Path = Field(Path(".taskhub"), description="Folder for the embedded default's files.")
     database_url: str = Field("", description="SQLAlchemy URL; empty means SQLite under home.")
     broker_url: str = Field("", description="Celery broker URL; empty means the filesystem broker.")
+    broker_connect_timeout_s: float = Field(
+        1.0, gt=0, description="A Redis broker not connected in this long counts as down."
+    )
     imports: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["workers"], description="Modules that define tasks."
     )

@@ -218,7 +218,7 @@ class Store:
         attempts = c.execute(
             select(m.task_attempts)
             .where(m.task_attempts.c.task_id == record.id)
-            .order_by(m.task_attempts.c.attempt)
+            .order_by(m.task_attempts.c.run, m.task_attempts.c.attempt)
         )
         outputs = c.execute(
             select(m.task_outputs.c.name)
@@ -288,9 +288,11 @@ class Store:
         return record
 
     def rerun(self, task_id: str, workspace_id: str) -> TaskRecord:
-        """A person's retry of a failed or cancelled task: a new run, queued again."""
+        """A person's retry of a failed or cancelled task: a new run with all its attempts,
+        queued again."""
         values = {
             "run": T.c.run + 1,
+            "attempt": 0,  # a fresh budget: the next execution is attempt 1 of this run
             "dispatched_at": None,
             "finished_at": None,
             "cancel_requested_at": None,
@@ -345,6 +347,7 @@ class Store:
         conn.execute(
             insert(m.task_attempts).values(
                 task_id=record.id,
+                run=record.run,
                 attempt=record.attempt,
                 worker=record.worker,
                 started_at=record.started_at or now,

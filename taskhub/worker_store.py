@@ -107,10 +107,10 @@ _TAKE_OVER = Prepared(  # only from the very execution that was found lost
     "taskhub_take_over",
     _CLAIMING.format(
         sources=_sources("take_over"),
-        guard="attempt = :attempt"
+        guard="run = :run AND attempt = :attempt"
         " AND (worker_pid = :lost_pid OR (worker_pid IS NULL AND :lost_pid IS NULL))",
     ),
-    _CLAIM_TYPES | {"attempt": Integer(), "lost_pid": Integer()},
+    _CLAIM_TYPES | {"run": Integer(), "attempt": Integer(), "lost_pid": Integer()},
     list(T.c),
 )
 
@@ -130,7 +130,7 @@ def take_over(
 ) -> TaskRecord | None:
     """Start a new attempt of a record whose running execution (``lost``) is gone."""
     params = {"task_id": lost.id, "worker": worker, "pid": pid, "at": at}
-    params |= {"attempt": lost.attempt, "lost_pid": lost.worker_pid}
+    params |= {"run": lost.run, "attempt": lost.attempt, "lost_pid": lost.worker_pid}
     with store.single() as c:
         rows = _TAKE_OVER.rows(c, params)
     return task_record_from(rows[0]) if rows else None

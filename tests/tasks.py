@@ -70,6 +70,31 @@ def flaky(ctx: TaskContext, fail_times: int, permanent: bool = False) -> int:
     return ctx.attempt
 
 
+@task(name="tests.fails_first", retries=1, retry_delay_s=0.05)
+def fails_first(ctx: TaskContext, log_path: str, failures: int) -> str:
+    """Fails its first ``failures`` executions, counted in ``log_path`` across runs; its one
+    step, "prepare", is durable."""
+    ctx.step("prepare", lambda: mark(log_path, "prepare"))
+    mark(log_path, f"run {ctx.record.run} attempt {ctx.attempt}")
+    executions = sum(line.startswith("run ") for line in Path(log_path).read_text().splitlines())
+    if executions <= failures:
+        raise ConnectionError(f"execution {executions} of the first {failures} fails")
+    return f"succeeded on execution {executions}"
+
+
+@task(name="tests.gated_step")
+def gated_step(ctx: TaskContext, gate: str, started: str) -> str:
+    """Two steps it does not declare; the first waits for the gate."""
+
+    def wait() -> None:
+        mark(started, ctx.task_id)
+        wait_file(gate)
+
+    ctx.step("wait", wait)
+    ctx.step("finish", lambda: None)
+    return "done"
+
+
 @task(name="tests.sleepy", timeout_s=60)
 def sleepy(ctx: TaskContext, seconds: float, started: str = "", cooperative: bool = True) -> str:
     if started:

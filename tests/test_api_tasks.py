@@ -56,8 +56,8 @@ def test_submit_answers_201_with_the_full_record(idle_api: Api) -> None:
     assert record["steps"] == [] and record["attempts"] == [] and record["output_names"] == []
     assert datetime.fromisoformat(record["created_at"]) <= now()
     again = task_of(session, record["id"])
-    assert again["dispatched_at"] is not None  # published once the record was written
-    assert {**again, "dispatched_at": None} == {**record, "dispatched_at": None}
+    assert again["dispatched"] and again["dispatched_at"] is not None  # published after writing
+    assert again == record  # the answer is the record as stored, its dispatched_at too
 
 
 def test_a_submission_takes_the_task_defaults(idle_api: Api) -> None:

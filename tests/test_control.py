@@ -106,15 +106,18 @@ def test_a_running_task_pauses_at_a_step_boundary_and_resumes_after_it(
     assert done.attempt == 2
 
 
-def test_retrying_a_failed_task_starts_a_new_attempt(hub: TaskHub, worker: Worker) -> None:
-    record = hub.submit("tests.flaky", {"fail_times": 1}, retries=0)
+def test_retrying_a_failed_task_starts_a_new_run(
+    hub: TaskHub, worker: Worker, scratch: Path
+) -> None:
+    log = scratch / "runs.log"
+    record = hub.submit("tests.fails_first", {"log_path": str(log), "failures": 1}, retries=0)
     wait_for_status(hub, record.id, Status.FAILED)
 
     again = hub.retry(record.id)
     assert again.status is Status.PENDING and again.error is None
 
     done = wait_for_status(hub, record.id, Status.COMPLETED)
-    assert done.attempt == 2
+    assert (done.run, done.attempt) == (2, 1)
     outcomes = sorted(n.outcome.value for n in hub.notifications() if n.task_id == record.id)
     assert outcomes == ["completed", "failed"]
 

@@ -18,6 +18,7 @@ from .. import service
 from ..clock import now
 from ..records import Output, TaskRecord
 from ..serialize import definition_to_dict, record_to_dict
+from ..states import Status
 from . import sse
 from .deps import HubDep, WorkspaceDep, get_workspace
 from .schemas import (
@@ -35,6 +36,10 @@ from .schemas import (
 router = APIRouter(tags=["tasks"], responses=problems(401, 422))  # on every route
 
 Action = Literal["cancel", "pause", "resume", "retry"]
+NOT_DISPATCHED = (
+    "Recorded and queued, but not yet on the broker (`dispatched: false`): the broker could not "
+    "take it, and the sweep publishes it."
+)
 SAFE_FILENAME = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
 
 
@@ -79,6 +84,8 @@ def list_tasks(
     response_model=TaskDetail,
     responses={
         200: {"model": TaskDetail, "description": "The Idempotency-Key was used before: its task."},
+        201: {"description": "Recorded and on the broker (`dispatched: true`)."},
+        202: {"model": TaskDetail, "description": NOT_DISPATCHED},
         **problems(400, 403, 413),
     },
 )
@@ -89,13 +96,14 @@ def submit(
     response: Response,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ) -> dict[str, Any]:
-    """Submit a task: 201 with the new record. A repeated idempotency key (header or body)
-    answers 200 with the task it created."""
+    """Submit a task: 201 with the new record; 202 if it is recorded but the broker could not
+    take it yet (`dispatched: false`; the sweep publishes it). A repeated idempotency key
+    (header or body) answers 200 with the task it created."""
     ask = body.submission(idempotency_key)
     record, created = service.submit_checked(
         hub, workspace, body.task, body.input, ask, depends_on=body.depends_on
     )
-    response.status_code = 201 if created else 200
+    response.status_code = (201 if record.dispatched else 202) if created else 200
     response.headers["Location"] = f"/api/v1/tasks/{record.id}"
     return record_to_dict(record)
 
@@ -122,8 +130,13 @@ def get_task(task_id: str, hub: HubDep, workspace: WorkspaceDep) -> dict[str, An
 
 
 def _action_route(action: Action, summary: str) -> None:
-    def act(task_id: str, hub: HubDep, workspace: WorkspaceDep) -> dict[str, Any]:
-        return record_to_dict(service.act(hub, workspace.id, action, task_id))
+    def act(
+        task_id: str, hub: HubDep, workspace: WorkspaceDep, response: Response
+    ) -> dict[str, Any]:
+        record = service.act(hub, workspace.id, action, task_id)
+        if record.status is Status.PENDING and not record.dispatched:
+            response.status_code = 202  # queued again, but the broker could not take it yet
+        return record_to_dict(record)
 
     act.__doc__ = summary
     router.add_api_route(
@@ -132,14 +145,14 @@ def _action_route(action: Action, summary: str) -> None:
         methods=["POST"],
         name=f"{action}_task",
         response_model=TaskDetail,
-        responses=problems(404, 409),
+        responses={202: {"model": TaskDetail, "description": NOT_DISPATCHED}, **problems(404, 409)},
     )
 
 
 _action_route("cancel", "Cancel: a waiting or paused task now, a running one at its checkpoint.")
 _action_route("pause", "Pause: a waiting task now, a running one at its next step boundary.")
 _action_route("resume", "Resume a paused task; it continues after its last completed step.")
-_action_route("retry", "Run a failed or cancelled task again, as a new attempt.")
+_action_route("retry", "Run a failed or cancelled task again: a new run, with all its retries.")
 
 
 @router.get(

@@ -52,7 +52,8 @@ PROBLEM_DESCRIPTIONS = {
     401: "No API key, or one that is unknown or revoked.",
     403: "The workspace's plan does not include a feature the request needs.",
     404: "No such task (or output) in this workspace.",
-    409: "The task's status does not allow the change; `current_status` says what it is.",
+    409: "The task's status does not allow the change (nor does a running task without steps "
+    "allow a pause); `detail` says why, `current_status` what its status is.",
     413: "The body is over the size limit.",
     422: "Invalid input; `field` names it.",
 }
@@ -101,6 +102,9 @@ class StepOut(BaseModel):
 
 
 class AttemptOut(BaseModel):
+    """A failed execution: attempt 1, 2, ... of its run (a person's retry starts a new run)."""
+
+    run: int
     attempt: int
     worker: str | None
     started_at: datetime
@@ -133,6 +137,10 @@ class TaskSummary(BaseModel):
     worker_pid: int | None
     created_at: datetime
     dispatched_at: datetime | None
+    dispatched: bool = Field(
+        description="Its message is on the broker (`dispatched_at` is set). A task recorded "
+        "while the broker was down is not yet: the sweep publishes it."
+    )
     started_at: datetime | None
     finished_at: datetime | None
     heartbeat_at: datetime | None
