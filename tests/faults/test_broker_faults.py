@@ -3,16 +3,19 @@ in the database are enough to finish every task, each body once, without an oper
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from taskhub import Settings, Status, TaskHub
+from taskhub.clock import now
 
-from ..support import running_worker, wait_for
-from .support import RedisServer, check_invariants, flowing, seconds_until_final
+from ..support import running_worker, wait_for, wait_for_status
+from .support import Beat, RedisServer, check_invariants, flowing, seconds_until_final
 from .tasks import executions_of
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
@@ -86,3 +89,25 @@ def test_every_message_delivered_three_times_runs_each_body_once(
     verdict = check_invariants(fault_hub, ids, executions_of(executions))
     assert verdict.executions == 100
     report(f"400 messages for 100 tasks: 100 executions, all completed in {elapsed_s:.1f} s")
+
+
+def test_beat_keeps_sweeping_while_the_broker_is_down(
+    fault_hub: TaskHub,
+    fault_settings: Settings,
+    broker: RedisServer,
+    tmp_path: Path,
+    report: Callable[[str], None],
+) -> None:
+    """No worker runs this queue, and the broker dies: the sweep needs neither to end a task
+    whose deadline passed, because beat runs it in its own process."""
+    deadline = now() + timedelta(seconds=2)
+    record = fault_hub.submit("faults.work", {"executions": os.devnull}, deadline=deadline)
+    beat = Beat(fault_settings, tmp_path)
+    try:
+        broker.kill()
+        expired = wait_for_status(fault_hub, record.id, Status.FAILED, timeout_s=30)
+        late_s = (now() - deadline).total_seconds()
+    finally:
+        beat.stop()
+    assert expired.error is not None and expired.error.message == "deadline exceeded"
+    report(f"broker down: beat's sweep expired a missed deadline {late_s:.1f} s after it")
