@@ -36,11 +36,11 @@ class CompletionWriter:
 
     def __init__(self, hub: TaskHub) -> None:
         self._hub = hub
-        self._queue: queue.Queue[tuple[str, Any, TaskRecord | None]] = queue.Queue()
+        self._queue: queue.Queue[tuple[str, Any, TaskRecord]] = queue.Queue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
-    def submit(self, task_id: str, result: Any, claimed: TaskRecord | None) -> None:
+    def submit(self, task_id: str, result: Any, claimed: TaskRecord) -> None:
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
@@ -66,7 +66,7 @@ class CompletionWriter:
             finally:
                 self._queue.task_done()
 
-    def _write(self, task_id: str, result: Any, claimed: TaskRecord | None) -> None:
+    def _write(self, task_id: str, result: Any, claimed: TaskRecord) -> None:
         for delay in (*RETRY_DELAYS_S, None):
             try:
                 self._hub.lifecycle.complete(task_id, result, claimed)

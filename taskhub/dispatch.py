@@ -1,15 +1,15 @@
-"""Publishing records as Celery messages, and the sweep that puts lost ones back on the queue.
+"""The one publisher: every message taskhub sends (tasks and webhook deliveries) goes out here.
 
 The record is committed before its message goes out. A publish that fails leaves the record
-``pending`` with no ``dispatched_at``; :meth:`Dispatcher.sweep` publishes it again.
+``pending`` with no ``dispatched_at``; the sweep (:mod:`taskhub.sweeping`) publishes it again.
+It also counts the broker's queues, which is how the sweep tells a lost message.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from celery import Celery
@@ -17,7 +17,6 @@ from kombu.connection import Connection
 from kombu.exceptions import KombuError, OperationalError
 from kombu.messaging import Producer
 
-from . import webhooks
 from .celery_app import INTERACTIVE_PUBLISH_RETRY_POLICY, broker_priority
 from .clock import now
 from .errors import DispatchError
@@ -28,15 +27,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 SENT_EVENTS_BATCH = 1000  # task-sent events per message
-
-
-@dataclass(frozen=True)
-class SweepReport:
-    republished: int  # never published (the broker was down when they were submitted)
-    recovered: int  # lost executions: stale heartbeats, retries whose message never came
-    expired: int
-    webhooks: int = 0  # deliveries queued again
-    redelivered: int = 0  # published, but their message is gone from the broker
 
 
 class SentEvents:
@@ -134,51 +124,28 @@ class Dispatcher:
             log.debug("the publish failure in full", exc_info=True)
             return [replace(r, dispatch_error=str(exc)) for r in records]
 
-    def sweep(self) -> SweepReport:
-        """Resend unpublished records, recover lost executions, expire missed deadlines, and
-        queue again lost webhook deliveries."""
-        settings, store, at = self.hub.settings, self.hub.store, now()
-        undispatched = store.undispatched(at - timedelta(seconds=settings.dispatch_grace_s))
-        lost = store.lost(
-            heartbeat_before=at - timedelta(seconds=settings.heartbeat_timeout_s),
-            retry_due_before=at - timedelta(seconds=settings.heartbeat_timeout_s),
-        )
-        expired = store.overdue(at)
-        for record in expired:
-            self.hub.lifecycle.expire(record.id)
-        self.publish_quietly(undispatched)
-        self.publish_quietly(lost)
-        redelivered = self._lost_messages(at)
-        self.publish_quietly(redelivered)
-        hooks = webhooks.recover(self.hub)
-        report = SweepReport(len(undispatched), len(lost), len(expired), hooks, len(redelivered))
-        if any(vars(report).values()):
-            log.info("sweep: %s", report)
-        return report
-
-    def _lost_messages(self, at: datetime) -> list[TaskRecord]:
-        """Pending records published a while ago whose message the broker no longer holds.
-
-        The broker cannot say cheaply which messages it holds, but it can count a queue: a
-        record published more than ``lost_message_after_s`` ago whose queue is empty was lost
-        (nothing waits there, and a worker that took it would have started it). Past
-        ``lost_message_busy_after_s`` a record is published again whatever its queue holds. A
-        duplicate runs nothing: the claim lets one message start the record.
-        """
-        settings = self.hub.settings
-        idle_cutoff = at - timedelta(seconds=settings.lost_message_after_s)
-        busy_cutoff = at - timedelta(seconds=settings.lost_message_busy_after_s)
-        candidates = self.hub.store.published_pending(idle_cutoff)
-        if not candidates:
-            return []
-        depths = self.queue_depths({record.options.queue for record in candidates})
-        if depths is None:
-            return []  # the broker is down: nothing can be published anyway
-        return [
-            r
-            for r in candidates
-            if depths[r.options.queue] == 0 or (r.dispatched_at or at) < busy_cutoff
-        ]
+    def publish_deliveries(self, ids: Sequence[int], *, task_name: str, priority: int) -> None:
+        """Queue one ``task_name(delivery_id)`` message per outbound webhook delivery; a broker
+        failure is logged (the sweep queues them again), never raised."""
+        if not ids:
+            return
+        app, settings = self.hub.celery, self.hub.settings
+        try:
+            with app.producer_or_acquire() as producer:
+                for delivery_id in ids:
+                    app.send_task(
+                        task_name,
+                        args=(delivery_id,),
+                        queue=settings.default_queue,
+                        priority=broker_priority(settings, priority),
+                        producer=producer,
+                    )
+        except Exception as exc:  # the broker's own message may name its URL: keep only the kind
+            log.warning(
+                "could not queue %d webhook deliveries (%s); the sweep will queue them again",
+                len(ids),
+                type(exc).__name__,
+            )
 
     def queue_depths(self, queues: Iterable[str]) -> dict[str, int] | None:
         """How many messages wait in each queue; ``None`` if the broker cannot be reached."""

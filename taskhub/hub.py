@@ -16,12 +16,12 @@ from typing import Any
 from celery import Celery
 from sqlalchemy.orm import Session
 
-from . import db, inbox, service, signals
+from . import db, inbox, service, signals, webhooks
 from .accounts_store import AccountStore
 from .celery_app import bind_definition, create_celery
 from .clock import now
 from .completions import CompletionWriter
-from .dispatch import Dispatcher, SweepReport
+from .dispatch import Dispatcher
 from .lifecycle import Lifecycle
 from .outputs import OutputCodec
 from .queries import TaskQueries
@@ -33,7 +33,7 @@ from .states import Status, TaskType
 from .steps_store import RunStore
 from .store import Store, TaskFilter
 from .submissions import Seconds, Submission
-from .sweeping import Sweeper
+from .sweeping import Sweep, Sweeper, SweepReport
 
 
 class TaskHub:
@@ -50,7 +50,14 @@ class TaskHub:
         self.dispatcher = Dispatcher(self)
         self.heartbeat = Heartbeat(self)
         self.completions = CompletionWriter(self)
-        self.sweeper = Sweeper(self.sweep, self.settings.sweep_interval_s)
+        self._sweep = Sweep(
+            self.settings,
+            self.store,
+            self.dispatcher,
+            expire=self.lifecycle.expire,
+            recover_webhooks=lambda: webhooks.recover(self),
+        )
+        self.sweeper = Sweeper(self._sweep, self.settings.sweep_interval_s)
         self.workspace = workspace or self.settings.workspace
         self.definitions: dict[str, TaskDefinition] = {}
         self._bind_tasks()
@@ -156,7 +163,8 @@ class TaskHub:
         return inbox.page(self, self.workspace_id, limit=limit)[0]
 
     def sweep(self) -> SweepReport:
-        return self.dispatcher.sweep()
+        """One round of the recovery sweep, now (beat runs one every ``sweep_interval_s``)."""
+        return self._sweep()
 
 
 def _name(task: str | TaskDefinition) -> str:

@@ -17,7 +17,7 @@ from . import worker_store
 from .clock import now
 from .errors import ValidationError
 from .notifications import announce, describe
-from .records import ErrorInfo, Output, TaskRecord
+from .records import ErrorInfo, TaskRecord
 from .states import Outcome, Status
 
 if TYPE_CHECKING:
@@ -96,40 +96,25 @@ class Lifecycle:
 
     # -- outcomes --------------------------------------------------------------------------
 
-    def complete(
-        self, task_id: str, result: object, claimed: TaskRecord | None = None
-    ) -> TaskRecord | None:
-        """``claimed``: the execution as it was claimed; only it can complete the record."""
+    def complete(self, task_id: str, result: object, claimed: TaskRecord) -> TaskRecord | None:
+        """Record the success of the execution ``claimed``: the outcome, its result output and
+        the notification commit together (:func:`worker_store.complete`); ``None`` if that
+        execution no longer owns the record."""
         try:
             output = None if result is None else self.hub.outputs.encode("result", result)
         except ValidationError as exc:
             return self.fail(task_id, error_info(exc), owner=claimed)
         at = now()
-        if claimed is not None and self.store.is_postgres:
-            return self._complete_in_one_statement(claimed, at, output)
-        values = {"finished_at": at, "worker_pid": None, "percent": 100.0}
-        values |= {"pause_requested_at": None}
-        with self.store.begin() as c:
-            record = self.store.transition(
-                task_id,
-                "complete",
-                values,
-                owner=claimed,
-                conn=c,
-                notify=describe(Outcome.COMPLETED),
-            )
-            if record is not None and output is not None:
-                self.hub.runs.put_output(task_id, output, at, conn=c)
-        announce(self.hub, record, Outcome.COMPLETED)
-        return record
-
-    def _complete_in_one_statement(
-        self, claimed: TaskRecord, at: datetime, output: Output | None
-    ) -> TaskRecord | None:
         note = describe(Outcome.COMPLETED)(claimed)  # name, task and attempt are as claimed
         if not worker_store.complete(self.store, claimed, at, note, output):
             return None
-        record = replace(claimed, status=Status.COMPLETED, finished_at=at, worker_pid=None)
+        record = replace(
+            claimed,
+            status=Status.COMPLETED,
+            finished_at=at,
+            worker_pid=None,
+            pause_requested_at=None,
+        )
         announce(self.hub, record, Outcome.COMPLETED, note)
         return record
 

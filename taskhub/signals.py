@@ -37,7 +37,8 @@ def connect(hub: TaskHub) -> None:
     def on_success(sender: Any = None, result: Any = None, **_: Any) -> None:
         if ours(sender):
             claimed = getattr(sender.request, CLAIMED, None)
-            hub.completions.submit(sender.request.id, result, claimed)
+            if claimed is not None:  # the body ran only after a claim
+                hub.completions.submit(sender.request.id, result, claimed)
 
     def on_retry(sender: Any = None, request: Any = None, reason: Any = None, **_: Any) -> None:
         if ours(sender) and isinstance(reason, PlannedRetry):

@@ -173,15 +173,8 @@ class RunStore:
         self, task_id: str, output: Output, now: datetime, conn: Connection | None = None
     ) -> None:
         """Upsert a named output; the caller's transaction says whose (``conn``)."""
-        values = {
-            "content_type": output.content_type,
-            "content": output.content,
-            "size_bytes": output.size_bytes,
-            "created_at": now,
-        }
         with self.store.begin(conn) as c:
-            upsert = _insert_for(c)(O).values(task_id=task_id, name=output.name, **values)
-            c.execute(upsert.on_conflict_do_update(index_elements=["task_id", "name"], set_=values))
+            upsert_output(c, task_id, output, now)
 
     def get_output(self, task_id: str, name: str) -> Output:
         with self.store.read() as c:
@@ -190,6 +183,18 @@ class RunStore:
             raise NotFoundError("output", f"{task_id}/{name}")
         r = row._mapping
         return Output(r["name"], r["content_type"], r["content"], r["size_bytes"])
+
+
+def upsert_output(c: Connection, task_id: str, output: Output, now: datetime) -> None:
+    """The one statement that saves a named output (a task's result included)."""
+    values = {
+        "content_type": output.content_type,
+        "content": output.content,
+        "size_bytes": output.size_bytes,
+        "created_at": now,
+    }
+    upsert = _insert_for(c)(O).values(task_id=task_id, name=output.name, **values)
+    c.execute(upsert.on_conflict_do_update(index_elements=["task_id", "name"], set_=values))
 
 
 def _insert_for(c: Connection) -> Any:

@@ -26,7 +26,7 @@ def bind_system_tasks(hub: TaskHub) -> None:
         """Resend unpublished records, recover lost executions and messages, expire missed
         deadlines. Beat runs the sweep in its own process (:mod:`taskhub.sweeping`); this task
         is for running one by hand (``celery -A taskhub.worker call taskhub.sweep``)."""
-        hub.dispatcher.sweep()
+        hub.sweep()
 
     @app.task(name=FIRE, shared=False, ignore_result=True)  # type: ignore[untyped-decorator]
     def fire_schedule(key: str) -> str:

@@ -144,28 +144,7 @@ def enqueue(hub: TaskHub, record: TaskRecord, outcome: Outcome) -> None:
 
 
 def _publish(hub: TaskHub, ids: list[int]) -> None:
-    from .celery_app import broker_priority  # imported late: celery_app reaches back here
-
-    if not ids:
-        return
-    app, settings = hub.celery, hub.settings
-    priority = broker_priority(settings, DELIVERY_PRIORITY)
-    try:
-        with app.producer_or_acquire() as producer:
-            for delivery_id in ids:
-                app.send_task(
-                    DELIVER,
-                    args=(delivery_id,),
-                    queue=settings.default_queue,
-                    priority=priority,
-                    producer=producer,
-                )
-    except Exception as exc:  # the broker's own message may name its URL: keep only the kind
-        log.warning(
-            "could not queue %d webhook deliveries (%s); the sweep will queue them again",
-            len(ids),
-            type(exc).__name__,
-        )
+    hub.dispatcher.publish_deliveries(ids, task_name=DELIVER, priority=DELIVERY_PRIORITY)
 
 
 def recover(hub: TaskHub) -> int:

@@ -6,8 +6,9 @@ written once as SQL and, on Postgres, prepared on the server once per connection
 every statement as text, and parsing and planning these cost more server time than running them.
 
 Completing on Postgres is one round trip: ``WITH done AS (UPDATE tasks ... RETURNING ...)
-[, out AS (INSERT INTO task_outputs ...)] INSERT INTO notifications SELECT ... FROM done`` — the
-outcome, the result output and the notification commit together, in autocommit.
+INSERT INTO notifications SELECT ... FROM done`` — the outcome and the notification commit
+together, in autocommit; a result output joins them in one transaction. Other databases take
+the state machine's own transition (:func:`complete` picks).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from . import models as m
 from .records import NewNotification, Output, TaskRecord
 from .rows import task_record_from
 from .states import transition
+from .steps_store import upsert_output
 from .store import Store
 
 T = m.tasks
@@ -142,43 +144,54 @@ _COMPLETING = f"""WITH done AS (
  WHERE id = :task_id AND status IN ({_sources("complete")})
  AND run = :run AND attempt = :attempt
  RETURNING id, workspace_id, run
-){{output}}
+)
 INSERT INTO notifications
  (workspace_id, task_id, run, outcome, kind, title, description, created_at)
  SELECT workspace_id, id, run, :outcome, :kind, :title, :description, :at FROM done
  RETURNING task_id"""
-_RESULT_OUTPUT = """, out AS (
- INSERT INTO task_outputs (task_id, name, content_type, content, size_bytes, created_at)
- SELECT id, :output_name, :output_content_type, :output_content, :output_size, :at FROM done
- ON CONFLICT (task_id, name) DO UPDATE SET content_type = excluded.content_type,
- content = excluded.content, size_bytes = excluded.size_bytes, created_at = excluded.created_at
-)"""
-_TEXTS = ("outcome", "kind", "title", "description", "output_name", "output_content_type")
-_TYPES: dict[str, TypeEngine[Any]] = {key: Text() for key in (*_TEXTS, "task_id", "output_content")}
-_TYPES |= {"at": m.UTCDateTime(), "output_size": Integer(), "attempt": Integer()}
+_TEXTS = ("outcome", "kind", "title", "description", "task_id")
+_TYPES: dict[str, TypeEngine[Any]] = {key: Text() for key in _TEXTS}
+_TYPES |= {"at": m.UTCDateTime(), "attempt": Integer()}
 _TYPES["run"] = Integer()
 
-_COMPLETE = Prepared("taskhub_complete", _COMPLETING.format(output=""), _TYPES)
-_COMPLETE_WITH_OUTPUT = Prepared(
-    "taskhub_complete_output",
-    _COMPLETING.format(output=_RESULT_OUTPUT),
-    _TYPES,
-)
+_COMPLETE = Prepared("taskhub_complete", _COMPLETING, _TYPES)
 
 
 def complete(
     store: Store, claimed: TaskRecord, at: datetime, note: NewNotification, output: Output | None
 ) -> bool:
-    """Postgres only: complete the execution ``claimed`` started; ``False`` if it is not running
-    (anymore), or another execution (a take-over, a person's retry) owns it."""
+    """Complete the execution ``claimed`` started, with its notification and result output,
+    in one transaction; ``False`` if it is not running (anymore), or another execution (a
+    take-over, a person's retry) owns it.
+
+    On Postgres the outcome and the notification are one prepared statement in autocommit when
+    there is no output (the common no-op case), and share a transaction with the output upsert
+    otherwise; elsewhere the state machine's transition does the same in a transaction.
+    """
+    if not store.is_postgres:
+        return _complete_portably(store, claimed, at, note, output)
     params: dict[str, Any] = {"task_id": claimed.id, "at": at, "attempt": claimed.attempt}
     params["run"] = claimed.run
     params["outcome"] = note.outcome.value
     params |= {"kind": note.kind, "title": note.title, "description": note.description}
-    statement = _COMPLETE
-    if output is not None:
-        statement = _COMPLETE_WITH_OUTPUT
-        params |= {"output_name": output.name, "output_content_type": output.content_type}
-        params |= {"output_content": output.content, "output_size": output.size_bytes}
-    with store.single() as c:
-        return bool(statement.rows(c, params))
+    if output is None:
+        with store.single() as c:
+            return bool(_COMPLETE.rows(c, params))
+    with store.begin() as c:
+        if not _COMPLETE.rows(c, params):
+            return False
+        upsert_output(c, claimed.id, output, at)
+        return True
+
+
+def _complete_portably(
+    store: Store, claimed: TaskRecord, at: datetime, note: NewNotification, output: Output | None
+) -> bool:
+    values = {"finished_at": at, "worker_pid": None, "percent": 100.0, "pause_requested_at": None}
+    with store.begin() as c:
+        record = store.transition(
+            claimed.id, "complete", values, owner=claimed, conn=c, notify=lambda _: note
+        )
+        if record is not None and output is not None:
+            upsert_output(c, claimed.id, output, at)
+        return record is not None
