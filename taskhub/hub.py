@@ -61,7 +61,7 @@ class TaskHub:
         self.workspace = workspace or self.settings.workspace
         self.definitions: dict[str, TaskDefinition] = {}
         self._bind_tasks()
-        signals.connect(self)
+        self._disconnect_signals = signals.connect(self)
 
     def _bind_tasks(self) -> None:
         for module in self.settings.imports:
@@ -82,7 +82,9 @@ class TaskHub:
         db.upgrade(self.settings.resolved_database_url)
 
     def close(self) -> None:
+        """Stop the sweeper, disconnect this hub's Celery signal receivers, close the pool."""
         self.sweeper.stop()
+        self._disconnect_signals()
         self.engine.dispose()
 
     # -- the SDK ---------------------------------------------------------------------------

@@ -10,11 +10,13 @@ and retries are recorded before the handler returns. Handlers act only on their 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from celery import signals
 from celery.exceptions import TimeLimitExceeded
+from celery.utils.dispatch import Signal
 
 from .celery_app import CLAIMED, KILLED_AT_HARD_LIMIT, PlannedRetry, timed_out
 from .lifecycle import error_info
@@ -27,8 +29,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def connect(hub: TaskHub) -> None:
-    """Connect this hub's handlers; each ignores tasks that belong to another app."""
+def connect(hub: TaskHub) -> Callable[[], None]:
+    """Connect this hub's handlers (each ignores tasks that belong to another app); returns
+    the function that disconnects them."""
     uid = f"taskhub-{id(hub)}"
 
     def ours(sender: Any) -> bool:
@@ -77,17 +80,25 @@ def connect(hub: TaskHub) -> None:
         if getattr(sender, "app", None) is hub.celery:
             hub.sweeper.start()
 
-    signals.beat_init.connect(on_beat_init, weak=False, dispatch_uid=f"{uid}-beat")
-    signals.beat_embedded_init.connect(on_beat_init, weak=False, dispatch_uid=f"{uid}-beat-in")
-    signals.task_success.connect(on_success, weak=False, dispatch_uid=f"{uid}-success")
-    signals.task_retry.connect(on_retry, weak=False, dispatch_uid=f"{uid}-retry")
-    signals.task_failure.connect(on_failure, weak=False, dispatch_uid=f"{uid}-failure")
-    signals.task_revoked.connect(on_revoked, weak=False, dispatch_uid=f"{uid}-revoked")
-    signals.task_unknown.connect(on_unknown, weak=False, dispatch_uid=f"{uid}-unknown")
-    signals.worker_process_init.connect(on_process_init, weak=False, dispatch_uid=f"{uid}-init")
-    signals.worker_process_shutdown.connect(
-        on_process_shutdown, weak=False, dispatch_uid=f"{uid}-shutdown"
-    )
+    receivers: list[tuple[Signal, Callable[..., None], str]] = [
+        (signals.beat_init, on_beat_init, "beat"),
+        (signals.beat_embedded_init, on_beat_init, "beat-in"),
+        (signals.task_success, on_success, "success"),
+        (signals.task_retry, on_retry, "retry"),
+        (signals.task_failure, on_failure, "failure"),
+        (signals.task_revoked, on_revoked, "revoked"),
+        (signals.task_unknown, on_unknown, "unknown"),
+        (signals.worker_process_init, on_process_init, "init"),
+        (signals.worker_process_shutdown, on_process_shutdown, "shutdown"),
+    ]
+    for signal, receiver, name in receivers:
+        signal.connect(receiver, weak=False, dispatch_uid=f"{uid}-{name}")
+
+    def disconnect() -> None:
+        for signal, receiver, name in receivers:
+            signal.disconnect(receiver, dispatch_uid=f"{uid}-{name}")
+
+    return disconnect
 
 
 def hard_time_limit(hub: TaskHub, task_id: str, exc: BaseException) -> None:

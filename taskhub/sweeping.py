@@ -110,8 +110,12 @@ class Sweeper:
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
 
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
     def start(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
+        if self.running:
             return
         self._stopped.clear()
         self._thread = threading.Thread(target=self._loop, name="taskhub-sweep", daemon=True)
