@@ -1,5 +1,5 @@
-"""``TaskHubClient``: the SDK over HTTP, with the local :class:`~taskhub.hub.TaskHub`'s method
-names and return types, and the API's problem+json answers raised as the same error tree."""
+"""``TaskHubClient``: the SDK over HTTP (:class:`~taskhub.sdk.TaskhubSDK`, as the local
+:class:`~taskhub.hub.TaskHub`), the API's problem+json answers raised as the same error tree."""
 
 from __future__ import annotations
 
@@ -25,6 +25,8 @@ from .errors import (
     ValidationError,
 )
 from .records import Notification, Output, TaskRecord
+from .registry import TaskDefinition
+from .sdk import task_name
 from .serialize import record_from_dict
 from .states import Outcome, Status
 from .submissions import Seconds
@@ -62,7 +64,7 @@ class TaskHubClient:
 
     def submit(
         self,
-        task: str,
+        task: str | TaskDefinition,
         input: dict[str, Any] | None = None,
         *,
         name: str | None = None,
@@ -74,7 +76,7 @@ class TaskHubClient:
         idempotency_key: str | None = None,
     ) -> TaskRecord:
         body = {
-            "task": task,
+            "task": task_name(task),
             "input": input or {},
             "name": name,
             "priority": priority,
@@ -88,9 +90,31 @@ class TaskHubClient:
         return _record(self._send("POST", "/tasks", json=sent))
 
     def submit_many(
-        self, task: str, inputs: Iterable[dict[str, Any]], **options: Any
+        self,
+        task: str | TaskDefinition,
+        inputs: Iterable[dict[str, Any]],
+        *,
+        name: str | None = None,
+        priority: int | None = None,
+        timeout: Seconds | None = None,
+        retries: int | None = None,
+        retry_delay: Seconds | None = None,
+        deadline: datetime | None = None,
     ) -> builtins.list[str]:
-        return [self.submit(task, item, **options).id for item in inputs]
+        """One ``submit`` per input (the API has no bulk submit)."""
+        return [
+            self.submit(
+                task,
+                item,
+                name=name,
+                priority=priority,
+                timeout=timeout,
+                retries=retries,
+                retry_delay=retry_delay,
+                deadline=deadline,
+            ).id
+            for item in inputs
+        ]
 
     def get(self, task_id: str) -> TaskRecord:
         return record_from_dict(self._call("GET", f"/tasks/{task_id}"))

@@ -1,7 +1,7 @@
 """The composition root: one :class:`TaskHub` wires settings, database, Celery and services.
 
-It is also the local SDK: ``hub.submit(...)``, ``hub.get(...)``, ``hub.cancel(...)`` — the same
-method names the remote client uses.
+It is also the local SDK (:class:`~taskhub.sdk.TaskhubSDK`, as the remote client):
+``hub.submit(...)``, ``hub.get(...)``, ``hub.cancel(...)``.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from .queries import TaskQueries
 from .records import Notification, Output, TaskRecord
 from .registry import REGISTRY, TaskDefinition
 from .runtime import Heartbeat
+from .sdk import task_name
 from .settings import Settings
 from .states import Status, TaskType
 from .steps_store import RunStore
@@ -87,7 +88,7 @@ class TaskHub:
         self._disconnect_signals()
         self.engine.dispose()
 
-    # -- the SDK ---------------------------------------------------------------------------
+    # -- the SDK (taskhub.sdk.TaskhubSDK documents it) --------------------------------------
 
     def submit(
         self,
@@ -109,7 +110,7 @@ class TaskHub:
         ask = Submission(
             name, priority, timeout, retries, retry_delay, deadline, idempotency_key, type, origin
         )
-        return service.submit(self, self.workspace_id, _name(task), input, ask, session=session)
+        return service.submit(self, self.workspace_id, task_name(task), input, ask, session=session)
 
     def submit_many(
         self,
@@ -125,7 +126,7 @@ class TaskHub:
     ) -> list[str]:
         """Record and queue one task per input, in batches; returns their ids."""
         ask = Submission(name, priority, timeout, retries, retry_delay, deadline)
-        return service.submit_many(self, self.workspace_id, _name(task), inputs, ask)
+        return service.submit_many(self, self.workspace_id, task_name(task), inputs, ask)
 
     def get(self, task_id: str) -> TaskRecord:
         return service.get(self, self.workspace_id, task_id)
@@ -167,7 +168,3 @@ class TaskHub:
     def sweep(self) -> SweepReport:
         """One round of the recovery sweep, now (beat runs one every ``sweep_interval_s``)."""
         return self._sweep()
-
-
-def _name(task: str | TaskDefinition) -> str:
-    return task.name if isinstance(task, TaskDefinition) else task

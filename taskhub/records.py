@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -97,34 +97,10 @@ class NewTask:
     created_at: datetime
 
     def as_record(self) -> TaskRecord:
-        """The record exactly as the store inserts it, without reading it back."""
-        return TaskRecord(
-            id=self.id,
-            workspace_id=self.workspace_id,
-            task_name=self.task_name,
-            name=self.name,
-            type=self.type,
-            origin=self.origin,
-            status=Status.PENDING,
-            input=self.input,
-            options=self.options,
-            idempotency_key=self.idempotency_key,
-            attempt=0,
-            run=1,
-            worker=None,
-            worker_pid=None,
-            created_at=self.created_at,
-            dispatched_at=None,
-            started_at=None,
-            finished_at=None,
-            heartbeat_at=None,
-            next_attempt_at=None,
-            cancel_requested_at=None,
-            pause_requested_at=None,
-            error=None,
-            progress=Progress(),
-            updated_at=self.created_at,
-        )
+        """The record exactly as the store inserts it, without reading it back: the
+        submission's fields, and every other field as a new task starts."""
+        given = {f.name: getattr(self, f.name) for f in fields(self)}
+        return TaskRecord(**given, **NEW_TASK_STARTS, updated_at=self.created_at)
 
 
 @dataclass(frozen=True)
@@ -173,6 +149,26 @@ class TaskRecord:
     @property
     def deadline(self) -> datetime | None:
         return self.options.deadline
+
+
+# How a new task starts, for each field of a TaskRecord a NewTask does not carry (``updated_at``
+# is its ``created_at``; steps, attempts, output names and ``dispatch_error`` start empty).
+NEW_TASK_STARTS: dict[str, Any] = {
+    "status": Status.PENDING,
+    "attempt": 0,
+    "run": 1,
+    "worker": None,
+    "worker_pid": None,
+    "dispatched_at": None,
+    "started_at": None,
+    "finished_at": None,
+    "heartbeat_at": None,
+    "next_attempt_at": None,
+    "cancel_requested_at": None,
+    "pause_requested_at": None,
+    "error": None,
+    "progress": Progress(),
+}
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,13 @@
-"""Between rows and records: what a task row holds, and the frozen record built from one."""
+"""Between rows and records: what a task row holds, and the frozen record built from one.
+
+One table, :data:`RECORD_COLUMNS`, says which column holds each field of a
+:class:`~taskhub.records.TaskRecord`; reading a row and writing one both follow it.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import fields
 from typing import Any
 
 from sqlalchemy import Row
@@ -10,31 +15,36 @@ from sqlalchemy import Row
 from .records import AttemptRecord, ErrorInfo, NewTask, Progress, TaskOptions, TaskRecord
 from .states import Status, TaskType
 
+# Not columns of ``tasks``: ``steps``, ``attempts`` and ``output_names`` are read from their own
+# tables; ``dispatch_error`` is what one call could not publish, never stored.
+NOT_IN_ROW: frozenset[str] = frozenset({"steps", "attempts", "output_names", "dispatch_error"})
+# Fields whose parts are columns: each option and progress field by its own name, the error's as
+# ``error_type``, ``error_message``, ``error_traceback``.
+GROUPED: frozenset[str] = frozenset({"options", "progress", "error"})
+OPTION_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(TaskOptions))
+PROGRESS_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Progress))
+ERROR_COLUMNS: dict[str, str] = {f.name: f"error_{f.name}" for f in fields(ErrorInfo)}
+# Every other field of the record is the column of the same name.
+RECORD_COLUMNS: tuple[str, ...] = tuple(
+    f.name for f in fields(TaskRecord) if f.name not in NOT_IN_ROW | GROUPED
+)
+
+_ENUMS: dict[str, Callable[[Any], Any]] = {"type": TaskType, "status": Status}
+
 
 def new_row(task: NewTask) -> dict[str, Any]:
-    o = task.options
-    return {
-        "id": task.id,
-        "workspace_id": task.workspace_id,
-        "task_name": task.task_name,
-        "name": task.name,
-        "type": task.type.value,
-        "origin": task.origin,
-        "status": Status.PENDING.value,
-        "priority": o.priority,
-        "queue": o.queue,
-        "input": task.input,
-        "timeout_s": o.timeout_s,
-        "max_retries": o.max_retries,
-        "retry_delay_s": o.retry_delay_s,
-        "retry_backoff": o.retry_backoff,
-        "deadline": o.deadline,
-        "idempotency_key": task.idempotency_key,
-        "attempt": 0,
-        "run": 1,
-        "created_at": task.created_at,
-        "updated_at": task.created_at,
-    }
+    """The row the store inserts for ``task``: its record as a new task, column by column."""
+    return record_row(task.as_record())
+
+
+def record_row(record: TaskRecord) -> dict[str, Any]:
+    """Every column of ``record``'s row, enums as their values."""
+    row = {name: _plain(getattr(record, name)) for name in RECORD_COLUMNS}
+    row.update({name: getattr(record.options, name) for name in OPTION_COLUMNS})
+    row.update({name: getattr(record.progress, name) for name in PROGRESS_COLUMNS})
+    error = record.error
+    row.update({col: getattr(error, f) if error else None for f, col in ERROR_COLUMNS.items()})
+    return row
 
 
 def task_record(row: Row[Any]) -> TaskRecord:
@@ -43,43 +53,10 @@ def task_record(row: Row[Any]) -> TaskRecord:
 
 def task_record_from(r: Mapping[Any, Any]) -> TaskRecord:
     """The record from a task row's columns by name."""
-    options = TaskOptions(
-        priority=r["priority"],
-        queue=r["queue"],
-        timeout_s=r["timeout_s"],
-        max_retries=r["max_retries"],
-        retry_delay_s=r["retry_delay_s"],
-        retry_backoff=r["retry_backoff"],
-        deadline=r["deadline"],
-    )
-    progress = Progress(r["current_step"], r["total_steps"], r["percent"], r["message"])
-    return TaskRecord(
-        id=r["id"],
-        workspace_id=r["workspace_id"],
-        task_name=r["task_name"],
-        name=r["name"],
-        type=TaskType(r["type"]),
-        origin=r["origin"],
-        status=Status(r["status"]),
-        input=r["input"],
-        options=options,
-        idempotency_key=r["idempotency_key"],
-        attempt=r["attempt"],
-        run=r["run"],
-        worker=r["worker"],
-        worker_pid=r["worker_pid"],
-        created_at=r["created_at"],
-        dispatched_at=r["dispatched_at"],
-        started_at=r["started_at"],
-        finished_at=r["finished_at"],
-        heartbeat_at=r["heartbeat_at"],
-        next_attempt_at=r["next_attempt_at"],
-        cancel_requested_at=r["cancel_requested_at"],
-        pause_requested_at=r["pause_requested_at"],
-        error=error_of(r),
-        progress=progress,
-        updated_at=r["updated_at"],
-    )
+    own = {name: _ENUMS.get(name, _same)(r[name]) for name in RECORD_COLUMNS}
+    options = TaskOptions(**{name: r[name] for name in OPTION_COLUMNS})
+    progress = Progress(**{name: r[name] for name in PROGRESS_COLUMNS})
+    return TaskRecord(**own, options=options, progress=progress, error=error_of(r))
 
 
 def error_of(r: Mapping[Any, Any]) -> ErrorInfo | None:
@@ -98,3 +75,11 @@ def attempt_record(row: Row[Any]) -> AttemptRecord:
         error=error_of(r),
         run=r["run"],
     )
+
+
+def _plain(value: Any) -> Any:
+    return value.value if isinstance(value, Status | TaskType) else value
+
+
+def _same(value: Any) -> Any:
+    return value

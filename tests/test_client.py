@@ -9,6 +9,7 @@ import pytest
 from taskhub import Status, TaskHub, TransitionError, ValidationError, accounts
 from taskhub.client import TaskHubClient
 from taskhub.errors import AuthError, NotFoundError, PlanError
+from taskhub.sdk import TaskhubSDK
 
 from .support import Worker
 
@@ -19,23 +20,17 @@ def remote(api_url: str, hub: TaskHub) -> TaskHubClient:
     return TaskHubClient(api_url, key)
 
 
-def test_the_client_has_every_method_of_the_local_sdk() -> None:
-    local = {name for name in vars(TaskHub) if not name.startswith("_")}
-    sdk = {
-        "submit",
-        "submit_many",
-        "get",
-        "list",
-        "output",
-        "wait",
-        "cancel",
-        "pause",
-        "resume",
-        "retry",
-        "notifications",
-    }
-    assert sdk <= local
-    assert sdk <= {name for name in vars(TaskHubClient) if not name.startswith("_")}
+# The local SDK's own, not the protocol's: running the hub in-process (over HTTP there is no
+# database to migrate nor sweep to run, and the API key names the workspace).
+LOCAL_ONLY = {"workspace_id", "migrate", "sweep"}
+
+
+def test_the_local_sdk_has_no_public_method_the_protocol_lacks() -> None:
+    """mypy checks that TaskHub and TaskHubClient implement TaskhubSDK; what it cannot see is a
+    method added to one of them and not to the protocol (so not to the other)."""
+    protocol = {name for name in vars(TaskhubSDK) if not name.startswith("_")}
+    assert {name for name in vars(TaskHub) if not name.startswith("_")} - protocol == LOCAL_ONLY
+    assert {name for name in vars(TaskHubClient) if not name.startswith("_")} - protocol == set()
 
 
 def test_a_task_submitted_remotely_is_the_same_record_locally(

@@ -1,0 +1,125 @@
+"""The SDK both ways of reaching taskhub offer: :class:`~taskhub.hub.TaskHub` in-process and
+:class:`~taskhub.client.TaskHubClient` over HTTP. Code typed to :class:`TaskhubSDK` runs with
+either; mypy checks (at the bottom) that both implement it.
+
+Each may take more than the protocol says, with defaults: the local ``submit`` also takes
+``type``, ``origin`` and a ``session`` to submit within (the API sets the first two itself and
+has no session to share); the remote ``wait`` also takes ``poll_s`` (it polls over HTTP where
+the local one reads the database).
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from .records import Notification, Output, TaskRecord
+from .registry import TaskDefinition
+from .states import Status
+from .submissions import Seconds
+
+
+class TaskhubSDK(Protocol):
+    """Submit, read and steer the tasks of one workspace."""
+
+    def submit(
+        self,
+        task: str | TaskDefinition,
+        input: dict[str, Any] | None = None,
+        *,
+        name: str | None = None,
+        priority: int | None = None,
+        timeout: Seconds | None = None,
+        retries: int | None = None,
+        retry_delay: Seconds | None = None,
+        deadline: datetime | None = None,
+        idempotency_key: str | None = None,
+    ) -> TaskRecord:
+        """Record a task and queue it; what is left out takes the task's default. A record
+        whose ``dispatch_error`` is set was kept but not yet published: the sweep publishes
+        it."""
+        ...
+
+    def submit_many(
+        self,
+        task: str | TaskDefinition,
+        inputs: Iterable[dict[str, Any]],
+        *,
+        name: str | None = None,
+        priority: int | None = None,
+        timeout: Seconds | None = None,
+        retries: int | None = None,
+        retry_delay: Seconds | None = None,
+        deadline: datetime | None = None,
+    ) -> builtins.list[str]:
+        """Record and queue one task per input, with the same options; returns their ids."""
+        ...
+
+    def get(self, task_id: str) -> TaskRecord:
+        """The task with its steps, failed attempts and output names."""
+        ...
+
+    def list(
+        self,
+        *,
+        status: Status | str | None = None,
+        task: str | None = None,
+        limit: int = 25,
+        skip: int = 0,
+    ) -> tuple[builtins.list[TaskRecord], int]:
+        """A page of tasks, newest first, and how many match in all."""
+        ...
+
+    def output(self, task_id: str, name: str = "result") -> Output:
+        """One saved output of the task (``result`` is what its body returned)."""
+        ...
+
+    def wait(self, task_id: str, *, timeout_s: float = 60.0) -> TaskRecord:
+        """The task once its status is final; :class:`~taskhub.errors.TaskTimeoutError` if it
+        is not within ``timeout_s``."""
+        ...
+
+    def cancel(self, task_id: str) -> TaskRecord:
+        """Waiting or paused: cancelled now. Running: asked to stop at its next checkpoint."""
+        ...
+
+    def pause(self, task_id: str) -> TaskRecord:
+        """Waiting: paused now. Running: paused at its next step boundary; refused
+        (:class:`~taskhub.errors.TransitionError`) if it has none."""
+        ...
+
+    def resume(self, task_id: str) -> TaskRecord:
+        """Paused: queued again, continuing after its last completed step."""
+        ...
+
+    def retry(self, task_id: str) -> TaskRecord:
+        """Failed or cancelled: run again as a new run, with its whole retry budget."""
+        ...
+
+    def notifications(self, limit: int = 50) -> builtins.list[Notification]:
+        """The workspace's newest notifications, newest first."""
+        ...
+
+    def close(self) -> None:
+        """Release the database engine or the HTTP connection."""
+        ...
+
+
+def task_name(task: str | TaskDefinition) -> str:
+    """The registered name ``task`` stands for."""
+    return task.name if isinstance(task, TaskDefinition) else task
+
+
+# mypy --strict checks that both implement the protocol (functions rather than ``type[...]``
+# assignments, so that its error names the member at fault).
+if TYPE_CHECKING:
+    from .client import TaskHubClient
+    from .hub import TaskHub
+
+    def _local(hub: TaskHub) -> TaskhubSDK:
+        return hub
+
+    def _remote(client: TaskHubClient) -> TaskhubSDK:
+        return client
