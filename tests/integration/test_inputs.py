@@ -17,9 +17,9 @@ from taskhub import InputError, Settings, Status, TaskHub, ValidationError, acco
 from taskhub.client import TaskHubClient
 from taskhub.errors import DefinitionError
 
-from .api_tasks_support import problem
-from .conftest import TEST_QUEUE, own_queue
-from .support import Worker, wait_for_status
+from ..api.api_tasks_support import problem
+from ..conftest import TEST_QUEUE, own_queue
+from ..support import Worker, wait_for_status
 
 Api = Callable[..., httpx.Client]
 

@@ -27,9 +27,9 @@ from taskhub import (
 from taskhub.client import TaskHubClient
 from taskhub.states import Outcome
 
-from .api_tasks_support import problem
-from .conftest import own_queue
-from .support import Worker, running_worker, wait_for, wait_for_status
+from ..api.api_tasks_support import problem
+from ..conftest import own_queue
+from ..support import Worker, running_worker, wait_for, wait_for_status
 
 Api = Callable[..., httpx.Client]
 UNKNOWN_HERE = "no worker knows task tests.echo — is its module in TASKHUB_IMPORTS?"

@@ -10,7 +10,7 @@ from taskhub import Status, TaskHub, TransitionError, ValidationError, accounts
 from taskhub.client import TaskHubClient
 from taskhub.errors import AuthError, NotFoundError, PlanError
 
-from .support import Worker
+from ..support import Worker
 
 
 @pytest.fixture

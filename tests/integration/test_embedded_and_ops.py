@@ -21,8 +21,8 @@ from taskhub import Settings, Status, TaskHub, redis_broker
 from taskhub.db import downgrade, upgrade
 from taskhub.models import metadata
 
-from .conftest import make_settings
-from .support import ROOT, Worker, running_worker, settings_env, wait_for, wait_for_status
+from ..conftest import make_settings
+from ..support import ROOT, Worker, running_worker, settings_env, wait_for, wait_for_status
 
 TABLES = {"workspaces", "tasks", "task_attempts", "task_steps", "task_outputs", "notifications"}
 
