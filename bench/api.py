@@ -21,7 +21,7 @@ from sqlalchemy import create_engine, text
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from taskhub import Settings, TaskHub, accounts
-from tests.api_support import serving
+from tests.api.api_support import serving
 
 ADMIN_URL = "postgresql+psycopg2://postgres@127.0.0.1/postgres"
 BENCH_DB = "taskhub_bench_api"

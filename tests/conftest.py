@@ -182,7 +182,7 @@ def idle_api_url(idle_settings: Settings) -> Iterator[str]:
 
 
 def _serve(settings: Settings) -> Iterator[str]:
-    from .api_support import serving
+    from .api.api_support import serving
 
     hub = TaskHub(settings)
     with serving(hub) as url:
@@ -197,7 +197,7 @@ def idle_api(idle_api_url: str, settings: Settings) -> Iterator[Callable[..., ht
 
 
 def _clients(url: str, settings: Settings) -> Iterator[Callable[..., httpx.Client]]:
-    from .api_support import client, new_workspace
+    from .api.api_support import client, new_workspace
 
     hub = TaskHub(settings)
     opened: list[httpx.Client] = []

@@ -8,8 +8,8 @@ import pytest
 
 from taskhub import Settings, Status, TaskHub, TransitionError
 
-from .conftest import own_queue
-from .support import Worker, running_worker, wait_for, wait_for_status
+from ..conftest import own_queue
+from ..support import Worker, running_worker, wait_for, wait_for_status
 
 
 def _drain(hub: TaskHub) -> None:

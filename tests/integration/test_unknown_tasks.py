@@ -3,8 +3,6 @@ the submitting process does not know it, ended ``failed`` when the worker does n
 
 from __future__ import annotations
 
-import importlib
-import sys
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -14,22 +12,19 @@ import pytest
 from typer.testing import CliRunner
 
 from taskhub import (
-    DuplicateTaskError,
     Settings,
     Status,
     TaskHub,
     UnknownTaskError,
     accounts,
     cli,
-    registry,
-    task,
 )
 from taskhub.client import TaskHubClient
 from taskhub.states import Outcome
 
-from .api_tasks_support import problem
-from .conftest import own_queue
-from .support import Worker, running_worker, wait_for, wait_for_status
+from ..api.api_tasks_support import problem
+from ..conftest import own_queue
+from ..support import Worker, running_worker, wait_for, wait_for_status
 
 Api = Callable[..., httpx.Client]
 UNKNOWN_HERE = "no worker knows task tests.echo — is its module in TASKHUB_IMPORTS?"
@@ -122,48 +117,3 @@ def test_the_api_and_the_client_refuse_an_unknown_name(
         remote.submit("reports.daly_sales")
     assert raised.value.task_name == "reports.daly_sales"
     assert raised.value.message == body["errors"][0]["message"]
-
-
-# -- registering -------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def own_registry(monkeypatch: pytest.MonkeyPatch) -> dict[str, registry.TaskDefinition]:
-    """The registry as it is, in a copy this test may change."""
-    copy = dict(registry.REGISTRY)
-    monkeypatch.setattr(registry, "REGISTRY", copy)
-    return copy
-
-
-def test_two_functions_registering_one_name_fail_at_import_naming_both(
-    own_registry: dict[str, registry.TaskDefinition],
-) -> None:
-    before = own_registry["tests.echo"]
-    with pytest.raises(DuplicateTaskError) as raised:
-
-        @task(name="tests.echo")
-        def impostor(ctx: object) -> None: ...
-
-    assert raised.value.registered == "tests.tasks.echo"
-    assert raised.value.new.endswith("<locals>.impostor")
-    assert raised.value.registered in str(raised.value) and raised.value.new in str(raised.value)
-    assert own_registry["tests.echo"] is before
-
-
-def test_reloading_a_module_registers_its_tasks_again(
-    own_registry: dict[str, registry.TaskDefinition],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    module = f"reloaded_{uuid.uuid4().hex[:8]}"
-    source = (
-        f"from taskhub import task\n\n@task(name='{module}.job')\ndef job(ctx):\n    return 1\n"
-    )
-    (tmp_path / f"{module}.py").write_text(source)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    first = importlib.import_module(module)
-
-    again = importlib.reload(first)
-
-    assert own_registry[f"{module}.job"] is again.job
-    sys.modules.pop(module)

@@ -27,8 +27,8 @@ from typer.testing import CliRunner, Result
 
 from taskhub import Settings, Status, TaskHub, cli
 
-from .api_support import client, free_port
-from .support import wait_for
+from ..api.api_support import client, free_port
+from ..support import wait_for
 
 runner = CliRunner()
 

@@ -11,7 +11,7 @@ from taskhub.client import TaskHubClient
 from taskhub.errors import AuthError, NotFoundError, PlanError
 from taskhub.sdk import TaskhubSDK
 
-from .support import Worker
+from ..support import Worker
 
 
 @pytest.fixture

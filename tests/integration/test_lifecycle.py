@@ -10,8 +10,8 @@ from taskhub import Settings, Status, TaskHub
 from taskhub.clock import now
 from taskhub.records import ErrorInfo
 
-from .conftest import own_queue
-from .support import Worker, wait_for, wait_for_status
+from ..conftest import own_queue
+from ..support import Worker, wait_for, wait_for_status
 
 
 def test_a_submitted_task_runs_and_its_record_tells_the_truth(hub: TaskHub, worker: Worker) -> None:

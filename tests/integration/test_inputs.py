@@ -13,13 +13,12 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from taskhub import InputError, Settings, Status, TaskHub, ValidationError, accounts, cli, task
+from taskhub import InputError, Settings, Status, TaskHub, ValidationError, accounts, cli
 from taskhub.client import TaskHubClient
-from taskhub.errors import DefinitionError
 
-from .api_tasks_support import problem
-from .conftest import TEST_QUEUE, own_queue
-from .support import Worker, wait_for_status
+from ..api.api_tasks_support import problem
+from ..conftest import TEST_QUEUE, own_queue
+from ..support import Worker, wait_for_status
 
 Api = Callable[..., httpx.Client]
 
@@ -103,23 +102,6 @@ def test_input_the_workers_signature_refuses_fails_at_once_without_retries(
     assert failed.error is not None and failed.error.type == "InputError"
     assert failed.error.message == "input.fail_times: expected an integer, got 'none'"
     submitter.close()
-
-
-def test_a_body_that_cannot_take_input_by_key_is_refused_at_import() -> None:
-    with pytest.raises(DefinitionError, match="takes the context first"):
-
-        @task(name="tests.no_context")
-        def no_context() -> None: ...
-
-    with pytest.raises(DefinitionError, match="'region' is positional-only"):
-
-        @task(name="tests.positional")
-        def positional(ctx: object, region: str, /) -> None: ...
-
-    with pytest.raises(DefinitionError, match="JSON input cannot hold"):
-
-        @task(name="tests.unholdable")
-        def unholdable(ctx: object, conn: httpx.Client) -> None: ...
 
 
 def test_the_cli_refuses_bad_input_with_one_line_and_a_nonzero_exit(migrated: Path) -> None:

@@ -17,8 +17,8 @@ from standardwebhooks.webhooks import Webhook
 
 from taskhub import Status, TaskHub, service, webhooks
 
-from .conftest import make_settings
-from .support import Worker, running_worker, wait_for
+from ..conftest import make_settings
+from ..support import Worker, running_worker, wait_for
 
 Api = Callable[..., httpx.Client]
 Request = tuple[dict[str, str], bytes]

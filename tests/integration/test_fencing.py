@@ -16,7 +16,7 @@ from taskhub.registry import lookup
 from taskhub.runtime import Superseded, TaskContext
 from taskhub.states import Outcome, StepStatus
 
-from .conftest import own_queue
+from ..conftest import own_queue
 
 BOOM = ErrorInfo("RuntimeError", "the first execution fails late")
 

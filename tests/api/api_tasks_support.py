@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from .support import wait_for
+from ..support import wait_for
 
 PROBLEM = "application/problem+json"
 FINAL = ("completed", "failed", "cancelled")

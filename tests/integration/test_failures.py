@@ -8,8 +8,8 @@ from datetime import timedelta
 from taskhub import Settings, Status, TaskHub
 from taskhub.clock import now
 
-from .conftest import own_queue
-from .support import Worker, running_worker, wait_for, wait_for_status
+from ..conftest import own_queue
+from ..support import Worker, running_worker, wait_for, wait_for_status
 
 
 def test_a_failing_task_is_retried_and_each_attempts_error_is_kept(

@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, text
 
 from taskhub import Settings, TaskHub
 
-from ..conftest import DATABASE_URL, make_settings
+from ...conftest import DATABASE_URL, make_settings
 from .support import WORKER_APP, RedisServer, database_url_for, install_history
 
 FAST = {
@@ -53,7 +53,7 @@ def fault_settings(tmp_path: Path, broker: RedisServer, fault_database_url: str)
         tmp_path,
         database_url=fault_database_url,
         broker_url=broker.url,
-        imports=["workers", "tests.tasks", "tests.faults.tasks"],
+        imports=["workers", "tests.tasks", "tests.integration.faults.tasks"],
         default_queue=f"faults-{uuid.uuid4().hex[:8]}",
         **FAST,
     )

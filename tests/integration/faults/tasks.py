@@ -9,7 +9,7 @@ from pathlib import Path
 
 from taskhub import TaskContext, task
 
-from ..tasks import mark, wait_file
+from ...tasks import mark, wait_file
 
 
 def ran(ctx: TaskContext, executions: str) -> None:

@@ -14,7 +14,7 @@ import pytest
 from taskhub import Settings, Status, TaskHub
 from taskhub.clock import now
 
-from ..support import running_worker, wait_for, wait_for_status
+from ...support import running_worker, wait_for, wait_for_status
 from .support import Beat, RedisServer, check_invariants, flowing, seconds_until_final
 from .tasks import executions_of
 

@@ -9,8 +9,8 @@ import pytest
 
 from taskhub import Settings, Status, TaskHub
 
-from .conftest import make_settings
-from .support import Worker, running_worker, wait_for, wait_for_status
+from ..conftest import make_settings
+from ..support import Worker, running_worker, wait_for, wait_for_status
 
 
 def test_callbacks_hear_each_outcome_exactly_once(

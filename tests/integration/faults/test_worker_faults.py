@@ -13,7 +13,7 @@ import pytest
 
 from taskhub import Settings, Status, TaskHub
 
-from ..support import running_worker, wait_for, wait_for_status
+from ...support import running_worker, wait_for, wait_for_status
 from .support import Beat, check_invariants
 from .tasks import executions_of
 

@@ -13,8 +13,8 @@ from taskhub import Settings, Status, TaskHub, worker_store
 from taskhub.clock import now
 from taskhub.errors import DispatchError, StoreError
 
-from .conftest import make_settings, own_queue
-from .support import Worker, running_worker, swept, wait_for, wait_for_status
+from ..conftest import make_settings, own_queue
+from ..support import Worker, running_worker, swept, wait_for, wait_for_status
 
 
 def test_a_worker_process_killed_mid_task_loses_nothing(settings: Settings, scratch: Path) -> None:

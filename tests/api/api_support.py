@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from taskhub import TaskHub, accounts
 from taskhub.api import create_app
 
-from .support import wait_for
+from ..support import wait_for
 
 
 def free_port() -> int:

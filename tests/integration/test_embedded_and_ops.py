@@ -1,4 +1,4 @@
-"""The embedded default end to end, migrations both ways, and Flower watching our tasks."""
+"""The embedded default end to end, and Flower watching our tasks."""
 
 from __future__ import annotations
 
@@ -13,18 +13,11 @@ import uuid
 from pathlib import Path
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, text
 
 from taskhub import Settings, Status, TaskHub, redis_broker
-from taskhub.db import downgrade, upgrade
-from taskhub.models import metadata
 
-from .conftest import make_settings
-from .support import ROOT, Worker, running_worker, settings_env, wait_for, wait_for_status
-
-TABLES = {"workspaces", "tasks", "task_attempts", "task_steps", "task_outputs", "notifications"}
+from ..conftest import make_settings
+from ..support import ROOT, Worker, running_worker, settings_env, wait_for, wait_for_status
 
 
 def test_the_embedded_default_needs_no_server(tmp_path: Path) -> None:
@@ -52,37 +45,6 @@ def test_the_embedded_default_needs_no_server(tmp_path: Path) -> None:
     assert done.progress.total_steps == 3
     assert hub.output(etl.id, "summary").content == '{"source": "crm", "loaded": 10}'
     assert hub.output(batch[0]).content == '{"document_id": "d0", "words": 2}'
-
-
-def _check_migrations(url: str) -> None:
-    upgrade(url)
-    engine = create_engine(url)
-    assert set(inspect(engine).get_table_names()) >= TABLES
-    with engine.connect() as conn:  # the migrations build exactly what models.py declares
-        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
-    downgrade(url, "base")
-    assert not TABLES & set(inspect(engine).get_table_names())
-    upgrade(url)
-    assert set(inspect(engine).get_table_names()) >= TABLES
-    engine.dispose()
-
-
-def test_migrations_go_up_and_down_on_sqlite(tmp_path: Path) -> None:
-    _check_migrations(f"sqlite:///{tmp_path / 'm.db'}")
-
-
-@pytest.mark.postgres
-def test_migrations_go_up_and_down_on_postgres(settings: Settings) -> None:
-    admin = create_engine(settings.database_url, isolation_level="AUTOCOMMIT")
-    name = f"taskhub_migrations_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        _check_migrations(settings.database_url.rsplit("/", 1)[0] + f"/{name}")
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _free_port() -> int:

@@ -13,9 +13,9 @@ from taskhub import Settings, TaskHub
 from taskhub.api import create_app, sse
 from taskhub.api.routes_tasks import _attachment
 
+from ..support import Worker, wait_for
 from .api_support import client, new_workspace, serving
 from .api_tasks_support import Stream, created, open_stream, problem, wait_until_final
-from .support import Worker, wait_for
 
 Api = Callable[..., httpx.Client]
 

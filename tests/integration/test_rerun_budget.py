@@ -16,8 +16,8 @@ from taskhub.cli_common import EXIT_TRANSITION
 from taskhub.client import TaskHubClient
 from taskhub.records import TaskRecord
 
-from .api_tasks_support import created, problem, task_of, wait_until_final
-from .support import Worker, settings_env, wait_for, wait_for_status
+from ..api.api_tasks_support import created, problem, task_of, wait_until_final
+from ..support import Worker, settings_env, wait_for, wait_for_status
 
 Api = Callable[..., httpx.Client]
 RUN_1_FAILS = 2  # tests.fails_first has retries=1: its first run fails for good after 2 tries

@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 from taskhub import Settings, Status, TaskHub
 from taskhub.states import FINAL_STATUSES, TRANSITIONS
 
-from ..support import running_worker, spawn, stop_group, wait_for
+from ...support import running_worker, spawn, stop_group, wait_for
 
 HISTORY_DDL = (
     """CREATE TABLE IF NOT EXISTS fault_history (

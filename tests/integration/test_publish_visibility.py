@@ -21,10 +21,10 @@ import pytest
 from taskhub import Settings, Status, TaskHub, TaskRecord
 from taskhub.client import TaskHubClient
 
-from .api_support import client, new_workspace, serving
-from .api_tasks_support import task_of
-from .conftest import make_settings
-from .support import ROOT, Worker, settings_env, swept, wait_for
+from ..api.api_support import client, new_workspace, serving
+from ..api.api_tasks_support import task_of
+from ..conftest import make_settings
+from ..support import ROOT, Worker, settings_env, swept, wait_for
 
 DOWN = "redis://127.0.0.1:9/0"  # nothing listens on port 9: connections are refused
 Api = Callable[..., httpx.Client]

@@ -16,8 +16,8 @@ from standardwebhooks.webhooks import Webhook
 
 from taskhub import Status, TaskHub, TaskRecord, TaskType, service
 
+from ..support import Worker
 from .api_support import client
-from .support import Worker
 
 Api = Callable[..., httpx.Client]
 ECHO = {"name": "Echo hook", "task": "tests.echo", "input_mapping": {"value": "/data/value"}}
