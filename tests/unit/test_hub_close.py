@@ -8,7 +8,7 @@ from celery import signals
 
 from taskhub import TaskHub
 
-from .conftest import make_settings
+from ..conftest import make_settings
 
 
 class BeatService:
