@@ -18,13 +18,11 @@ import logging
 import queue
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 from .errors import StoreError
 from .records import TaskRecord
-
-if TYPE_CHECKING:
-    from .hub import TaskHub
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +32,8 @@ RETRY_DELAYS_S = (0.1, 0.5, 1.0, 2.0, 5.0)  # then it is left to the sweep
 class CompletionWriter:
     """One daemon thread per process, started on first use, committing outcomes in order."""
 
-    def __init__(self, hub: TaskHub) -> None:
-        self._hub = hub
+    def __init__(self, complete: Callable[[str, Any, TaskRecord], object]) -> None:
+        self._complete = complete  # Lifecycle.complete
         self._queue: queue.Queue[tuple[str, Any, TaskRecord]] = queue.Queue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -69,7 +67,7 @@ class CompletionWriter:
     def _write(self, task_id: str, result: Any, claimed: TaskRecord) -> None:
         for delay in (*RETRY_DELAYS_S, None):
             try:
-                self._hub.lifecycle.complete(task_id, result, claimed)
+                self._complete(task_id, result, claimed)
                 return
             except StoreError:
                 if delay is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from celery import Celery
 from kombu.connection import Connection
@@ -21,9 +21,8 @@ from .celery_app import INTERACTIVE_PUBLISH_RETRY_POLICY, broker_priority
 from .clock import now
 from .errors import DispatchError
 from .records import TaskRecord
-
-if TYPE_CHECKING:
-    from .hub import TaskHub
+from .settings import Settings
+from .store import Store
 
 log = logging.getLogger(__name__)
 SENT_EVENTS_BATCH = 1000  # task-sent events per message
@@ -56,8 +55,12 @@ class SentEvents:
 
 
 class Dispatcher:
-    def __init__(self, hub: TaskHub) -> None:
-        self.hub = hub
+    """Sends on ``app``'s broker, as ``settings`` say, and stamps the records in ``store``."""
+
+    def __init__(self, app: Celery, settings: Settings, store: Store) -> None:
+        self._app = app
+        self._settings = settings
+        self._store = store
 
     def publish(
         self,
@@ -74,7 +77,7 @@ class Dispatcher:
         """
         if not records:
             return []
-        app, settings = self.hub.celery, self.hub.settings
+        app, settings = self._app, self._settings
         policy = INTERACTIVE_PUBLISH_RETRY_POLICY if interactive else None  # None: the app's
         try:
             with app.producer_or_acquire() as producer:
@@ -102,7 +105,7 @@ class Dispatcher:
         except (OperationalError, KombuError, OSError) as exc:
             raise DispatchError(f"broker unreachable: {exc}") from exc
         at = now()
-        self.hub.store.mark_dispatched([r.id for r in records], at)
+        self._store.mark_dispatched([r.id for r in records], at)
         return [replace(r, dispatched_at=at) for r in records]
 
     def publish_quietly(
@@ -129,7 +132,7 @@ class Dispatcher:
         failure is logged (the sweep queues them again), never raised."""
         if not ids:
             return
-        app, settings = self.hub.celery, self.hub.settings
+        app, settings = self._app, self._settings
         try:
             with app.producer_or_acquire() as producer:
                 for delivery_id in ids:
@@ -150,7 +153,7 @@ class Dispatcher:
     def queue_depths(self, queues: Iterable[str]) -> dict[str, int] | None:
         """How many messages wait in each queue; ``None`` if the broker cannot be reached."""
         try:
-            with self.hub.celery.connection_for_read() as conn:
+            with self._app.connection_for_read() as conn:
                 return {queue: _depth(conn, queue) for queue in queues}
         except (OperationalError, KombuError, OSError):
             log.warning("sweep: the broker cannot be reached to count its queues")

@@ -48,9 +48,9 @@ class TaskHub:
         self.outputs = OutputCodec(self.settings.max_output_bytes)
         self.celery: Celery = create_celery(self.settings)
         self.lifecycle = Lifecycle(self)
-        self.dispatcher = Dispatcher(self)
+        self.dispatcher = Dispatcher(self.celery, self.settings, self.store)
         self.heartbeat = Heartbeat(self)
-        self.completions = CompletionWriter(self)
+        self.completions = CompletionWriter(self.lifecycle.complete)
         self._sweep = Sweep(
             self.settings,
             self.store,

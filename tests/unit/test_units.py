@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 
 import pytest
 
@@ -136,7 +135,7 @@ def test_an_outcome_whose_write_fails_is_written_again_before_flush_returns(
             if len(calls) < 3:
                 raise StoreError("database error: connection refused")
 
-    writer = completions.CompletionWriter(SimpleNamespace(lifecycle=FlakyLifecycle()))  # type: ignore[arg-type]
+    writer = completions.CompletionWriter(FlakyLifecycle().complete)
     writer.submit("t1", None, None)
     assert writer.flush(timeout_s=5)
     assert calls == ["t1", "t1", "t1"]
