@@ -16,7 +16,7 @@ from typing import Any
 from celery import Celery
 from sqlalchemy.orm import Session
 
-from . import db, inbox, service, signals, webhooks
+from . import db, inbox, notifications, service, signals, webhooks
 from .accounts_store import AccountStore
 from .celery_app import bind_definition, create_celery
 from .clock import now
@@ -25,12 +25,12 @@ from .dispatch import Dispatcher
 from .lifecycle import Lifecycle
 from .outputs import OutputCodec
 from .queries import TaskQueries
-from .records import Notification, Output, TaskRecord
+from .records import NewNotification, Notification, Output, TaskRecord
 from .registry import REGISTRY, TaskDefinition
 from .runtime import Heartbeat
 from .sdk import task_name
 from .settings import Settings
-from .states import Status, TaskType
+from .states import Outcome, Status, TaskType
 from .steps_store import RunStore
 from .store import Store, TaskFilter
 from .submissions import Seconds, Submission
@@ -47,10 +47,14 @@ class TaskHub:
         self.accounts = AccountStore(self.store)
         self.outputs = OutputCodec(self.settings.max_output_bytes)
         self.celery: Celery = create_celery(self.settings)
-        self.lifecycle = Lifecycle(self)
         self.dispatcher = Dispatcher(self.celery, self.settings, self.store)
-        self.heartbeat = Heartbeat(self)
+        self.lifecycle = Lifecycle(
+            self.settings, self.store, self.outputs, self.dispatcher, self._announce
+        )
         self.completions = CompletionWriter(self.lifecycle.complete)
+        self.heartbeat = Heartbeat(
+            self.settings, self.runs, self.lifecycle.stop, self.completions.flush
+        )
         self._sweep = Sweep(
             self.settings,
             self.store,
@@ -81,6 +85,11 @@ class TaskHub:
     def migrate(self) -> None:
         """Bring the schema to the newest migration (``taskhub db upgrade``)."""
         db.upgrade(self.settings.resolved_database_url)
+
+    def _announce(
+        self, record: TaskRecord | None, outcome: Outcome, note: NewNotification | None
+    ) -> None:
+        notifications.announce(self, record, outcome, note)
 
     def close(self) -> None:
         """Stop the sweeper, disconnect this hub's Celery signal receivers, close the pool."""

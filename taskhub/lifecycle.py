@@ -16,12 +16,15 @@ from typing import TYPE_CHECKING
 from . import worker_store
 from .clock import now
 from .errors import ValidationError
-from .notifications import announce, describe
+from .notifications import Announce, describe
+from .outputs import OutputCodec
 from .records import ErrorInfo, TaskRecord
+from .settings import Settings
 from .states import Outcome, Status
+from .store import Store
 
-if TYPE_CHECKING:
-    from .hub import TaskHub
+if TYPE_CHECKING:  # a type only: dispatch imports celery_app, which imports this module
+    from .dispatch import Dispatcher
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +41,22 @@ def error_info(exc: BaseException, message: str | None = None) -> ErrorInfo:
 
 
 class Lifecycle:
-    def __init__(self, hub: TaskHub) -> None:
-        self.hub = hub
-        self.store = hub.store
+    """Worker-side transitions on ``store``; ``announce`` tells people of a final outcome
+    (:func:`taskhub.notifications.announce`), ``dispatcher`` queues a retry."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        outputs: OutputCodec,
+        dispatcher: Dispatcher,
+        announce: Announce,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self._outputs = outputs
+        self._dispatcher = dispatcher
+        self._announce = announce
 
     # -- starting --------------------------------------------------------------------------
 
@@ -62,7 +78,7 @@ class Lifecycle:
         return None
 
     def _start(self, task_id: str, worker: str, pid: int) -> tuple[TaskRecord | None, datetime]:
-        limits = self.hub.settings.plan_max_running
+        limits = self.settings.plan_max_running
         if not limits:
             at = now()
             return worker_store.claim(self.store, task_id, worker, pid, at), at
@@ -73,7 +89,7 @@ class Lifecycle:
             return worker_store.claim(self.store, task_id, worker, pid, at, conn=c), at
 
     def _is_lost(self, record: TaskRecord, worker: str, at: datetime) -> bool:
-        stale_after = timedelta(seconds=self.hub.settings.heartbeat_timeout_s)
+        stale_after = timedelta(seconds=self.settings.heartbeat_timeout_s)
         if record.heartbeat_at is not None and at - record.heartbeat_at > stale_after:
             return True
         return record.worker == worker and not pid_alive(record.worker_pid)
@@ -83,7 +99,7 @@ class Lifecycle:
     ) -> TaskRecord | None:
         """Run the task again after its execution ``lost`` vanished, within its attempts: a
         body that kills its own process (or is OOM-killed) every time ends ``failed``."""
-        allowed = attempts_when_lost(lost, self.hub.settings.worker_lost_min_attempts)
+        allowed = attempts_when_lost(lost, self.settings.worker_lost_min_attempts)
         error = ErrorInfo("WorkerLost", f"worker lost (attempt {lost.attempt} of {allowed})")
         if lost.attempt >= allowed:
             self.fail(lost.id, error, owner=lost)
@@ -101,7 +117,7 @@ class Lifecycle:
         the notification commit together (:func:`worker_store.complete`); ``None`` if that
         execution no longer owns the record."""
         try:
-            output = None if result is None else self.hub.outputs.encode("result", result)
+            output = None if result is None else self._outputs.encode("result", result)
         except ValidationError as exc:
             return self.fail(task_id, error_info(exc), owner=claimed)
         at = now()
@@ -115,7 +131,7 @@ class Lifecycle:
             worker_pid=None,
             pause_requested_at=None,
         )
-        announce(self.hub, record, Outcome.COMPLETED, note)
+        self._announce(record, Outcome.COMPLETED, note)
         return record
 
     def fail(
@@ -151,7 +167,7 @@ class Lifecycle:
             )
             if record is not None and action == "fail":  # an execution ended: keep its error
                 self.store.record_attempt_error(c, record, error, at)
-        announce(self.hub, record, Outcome.FAILED)
+        self._announce(record, Outcome.FAILED, None)
         return record
 
     def expire(self, task_id: str) -> TaskRecord | None:
@@ -181,7 +197,7 @@ class Lifecycle:
             if record is not None:
                 self.store.record_attempt_error(c, record, error, at)
         if record is not None:
-            self.hub.dispatcher.publish_quietly([record], countdown_s=delay_s)
+            self._dispatcher.publish_quietly([record], countdown_s=delay_s)
         return record
 
     def stop(self, execution: TaskRecord, outcome: Outcome | None) -> TaskRecord | None:
@@ -196,7 +212,7 @@ class Lifecycle:
                 owner=execution,
                 notify=describe(Outcome.CANCELLED),
             )
-            announce(self.hub, record, Outcome.CANCELLED)
+            self._announce(record, Outcome.CANCELLED, None)
             return record
         values = {"worker_pid": None, "pause_requested_at": None}
         return self.store.transition(execution.id, "stop_paused", values, owner=execution)

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Callback = Callable[[Notification | NewNotification, TaskRecord], None]
+# what the worker side calls after an outcome is stored: announce() bound to a hub
+Announce = Callable[[TaskRecord | None, Outcome, NewNotification | None], None]
 CALLBACKS: list[Callback] = []
 
 

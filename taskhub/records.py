@@ -223,6 +223,7 @@ class Control:
     status: Status
     cancel_requested: bool
     pause_requested: bool
+    cancel_requested_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from .clock import now
 from .errors import ValidationError
+from .outputs import OutputCodec
 from .records import Control, JSONValue, StepRecord, TaskRecord
 from .registry import TaskDefinition
+from .settings import Settings
 from .states import Outcome, StepStatus
+from .steps_store import RunStore
 
 if TYPE_CHECKING:
     from .hub import TaskHub
@@ -49,18 +52,21 @@ class Superseded(BaseException):
 class TaskContext:
     """What a running task can do with its own record."""
 
-    def __init__(self, hub: TaskHub, record: TaskRecord, definition: TaskDefinition) -> None:
-        self._hub = hub
+    def __init__(
+        self, runs: RunStore, outputs: OutputCodec, record: TaskRecord, definition: TaskDefinition
+    ) -> None:
+        self._runs = runs
+        self._outputs = outputs
         self.record = record
         self.task_id = record.id
         self.attempt = record.attempt
         self.input = record.input
         self._declared = list(definition.steps)
         rerun = record.attempt > 1 or record.run > 1  # only these can find steps already done
-        self._steps: dict[str, StepRecord] = hub.runs.steps(record.id) if rerun else {}
+        self._steps: dict[str, StepRecord] = runs.steps(record.id) if rerun else {}
         self._last_check = 0.0
         if self._declared:
-            self._owned(hub.runs.declare_steps(record, self._declared))
+            self._owned(runs.declare_steps(record, self._declared))
 
     def step(self, name: str, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
         """Run ``fn`` as the durable step ``name``, or return its saved output if it completed."""
@@ -69,7 +75,7 @@ class TaskContext:
             return done.output  # type: ignore[no-any-return]
         self._boundary()
         position = self._position(name)
-        runs, me = self._hub.runs, self.record
+        runs, me = self._runs, self.record
         self._owned(runs.begin_step(me, name, position, now()))
         self._progress_step(position)
         try:
@@ -95,14 +101,14 @@ class TaskContext:
         values: dict[str, Any] = {"message": message}
         if percent is not None:
             values["percent"] = percent
-        self._owned(self._hub.runs.set_progress(self.record, **values))
+        self._owned(self._runs.set_progress(self.record, **values))
 
     def output(self, name: str, value: JSONValue) -> None:
         """Save a named output: a ``str`` as text, anything else as JSON."""
         if not name or name == "result":
             raise ValidationError("name", "an output needs a name other than 'result'")
-        encoded = self._hub.outputs.encode(name, value)
-        self._owned(self._hub.runs.put_own_output(self.record, encoded, now()))
+        encoded = self._outputs.encode(name, value)
+        self._owned(self._runs.put_own_output(self.record, encoded, now()))
 
     def checkpoint(self, *, force: bool = False) -> None:
         """Stop here if the task was cancelled; call it often in long loops."""
@@ -123,7 +129,7 @@ class TaskContext:
         if not force and time.monotonic() - self._last_check < CHECKPOINT_INTERVAL_S:
             return None
         self._last_check = time.monotonic()
-        control = self._hub.runs.control(self.record)
+        control = self._runs.control(self.record)
         if control is None:
             raise Superseded(self.record)
         return control
@@ -143,14 +149,24 @@ class TaskContext:
         values: dict[str, Any] = {"current_step": position}
         if total:
             values["percent"] = round(100.0 * (position - 1) / total, 1)
-        self._owned(self._hub.runs.set_progress(self.record, **values))
+        self._owned(self._runs.set_progress(self.record, **values))
 
 
 class Heartbeat:
     """One daemon thread per worker process, touching the record of the execution it runs."""
 
-    def __init__(self, hub: TaskHub) -> None:
-        self._hub = hub
+    def __init__(
+        self,
+        settings: Settings,
+        runs: RunStore,
+        stop: Callable[[TaskRecord, Outcome | None], TaskRecord | None],
+        flush: Callable[[float], bool],
+    ) -> None:
+        """``stop``: Lifecycle.stop; ``flush``: the process's CompletionWriter.flush."""
+        self._settings = settings
+        self._runs = runs
+        self._stop = stop
+        self._flush = flush
         self._current: TaskRecord | None = None
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -165,7 +181,7 @@ class Heartbeat:
                 self._thread.start()
 
     def _loop(self) -> None:
-        interval = self._hub.settings.heartbeat_interval_s
+        interval = self._settings.heartbeat_interval_s
         while True:
             time.sleep(interval)
             with self._lock:
@@ -178,13 +194,10 @@ class Heartbeat:
                 log.exception("heartbeat for task %s failed", execution.id)
 
     def _beat(self, execution: TaskRecord) -> None:
-        control = self._hub.runs.heartbeat(execution, now())
-        if control is None or not control.cancel_requested:
+        control = self._runs.heartbeat(execution, now())
+        if control is None or control.cancel_requested_at is None:
             return  # None: superseded; the body learns it at its next step or checkpoint
-        record = self._hub.store.get(execution.id)
-        grace = self._hub.settings.cancel_grace_s
-        asked = record.cancel_requested_at
-        if asked is not None and (now() - asked).total_seconds() >= grace:
+        if (now() - control.cancel_requested_at).total_seconds() >= self._settings.cancel_grace_s:
             self._terminate(execution)
 
     def _terminate(self, execution: TaskRecord) -> None:
@@ -192,9 +205,9 @@ class Heartbeat:
         with self._lock:
             if self._current is not execution:
                 return
-        if self._hub.lifecycle.stop(execution, Outcome.CANCELLED) is not None:
+        if self._stop(execution, Outcome.CANCELLED) is not None:
             log.warning("task %s ignored its cancel request; terminating its process", execution.id)
-            self._hub.completions.flush(timeout_s=2.0)  # earlier tasks' outcomes first
+            self._flush(2.0)  # earlier tasks' outcomes first
             os.kill(os.getpid(), 9)
 
 
@@ -202,7 +215,7 @@ def run_body(
     hub: TaskHub, definition: TaskDefinition, record: TaskRecord, kwargs: dict[str, Any]
 ) -> Any:
     """Run the task body for a claimed record; ``Stop`` ends it at a checkpoint."""
-    ctx = TaskContext(hub, record, definition)
+    ctx = TaskContext(hub.runs, hub.outputs, record, definition)
     hub.heartbeat.track(record)
     try:
         return definition.fn(ctx, **definition.inputs.for_body(kwargs))

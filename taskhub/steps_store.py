@@ -38,7 +38,10 @@ def read_steps(c: Connection, task_id: str) -> Iterator[StepRecord]:
 
 def _control(row: Any) -> Control:
     return Control(
-        Status(row.status), row.cancel_requested_at is not None, row.pause_requested_at is not None
+        Status(row.status),
+        row.cancel_requested_at is not None,
+        row.pause_requested_at is not None,
+        row.cancel_requested_at,
     )
 
 

@@ -78,7 +78,7 @@ def test_the_body_of_a_superseded_execution_stops_at_its_next_context_call(
     record = hub.submit("tests.outputs")
     first = hub.lifecycle.claim(record.id, "host-a", os.getpid())
     assert first is not None
-    ctx = TaskContext(hub, first, lookup("tests.outputs"))
+    ctx = TaskContext(hub.runs, hub.outputs, first, lookup("tests.outputs"))
     ctx.progress(10, "still mine")
     worker_store.take_over(hub.store, first, "host-b", os.getpid() + 1, now())
 
