@@ -51,6 +51,24 @@ class QoS(redis.QoS):
             _refused(delivery_tag, exc)
         virtual.QoS.ack(self, delivery_tag)
 
+    def restore_unacked(self, client: Any = None) -> None:
+        """kombu's, except that it cannot crash a worker. When the broker vanishes, Celery's
+        consumer closes the channel with messages still delivered; kombu then rebuilds a pool
+        from a connection already released (``AttributeError`` on ``None.hostname``), which
+        Celery counts as unrecoverable and exits. What cannot be put back here was lost with
+        the broker anyway: the sweep republishes those tasks from their records."""
+        try:
+            super().restore_unacked(client)  # type: ignore[no-untyped-call]
+        except (exceptions.RedisError, AttributeError) as exc:
+            log.warning(
+                "could not restore %d unacknowledged message(s) (%s: %s); the sweep "
+                "republishes their tasks",
+                len(self._delivered),
+                type(exc).__name__,
+                exc,
+            )
+            self._delivered.clear()
+
 
 def _refused(delivery_tag: str, exc: Exception) -> None:
     log.warning(

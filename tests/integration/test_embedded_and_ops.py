@@ -142,3 +142,24 @@ def test_on_redis_a_channel_reuses_one_client_for_its_commands(hub: TaskHub) -> 
         assert channel._create_client(asynchronous=True) is not first  # BRPOP keeps its own
         channel.client.ping()
         first.ping()
+
+
+@pytest.mark.redis
+def test_on_redis_a_channel_closing_after_its_connection_went_cannot_crash_the_worker(
+    hub: TaskHub,
+) -> None:
+    """Seen under a Redis restart: Celery's consumer closes the channel with a message still
+    delivered, after its connection was released; kombu's restore then raised AttributeError
+    and Celery exited ("Unrecoverable error"). The task is republished by the sweep instead."""
+    queue = f"q-{uuid.uuid4().hex[:8]}"
+    with hub.celery.connection_for_write() as connection:
+        channel = connection.channel()
+        channel.queue_declare(queue=queue)
+        channel.basic_publish(channel.prepare_message("{}"), exchange="", routing_key=queue)
+        assert channel.basic_get(queue, no_ack=False) is not None  # delivered, not acked
+        channel._disconnect_pools()
+        channel.connection.client = None  # the state Celery's consumer leaves it in
+
+        channel.close()  # kombu's own restore raised AttributeError here
+
+        assert channel.qos._delivered == {}
