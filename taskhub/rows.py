@@ -12,7 +12,15 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from .records import AttemptRecord, ErrorInfo, NewTask, Progress, TaskOptions, TaskRecord
+from .records import (
+    NEW_TASK_STARTS,
+    AttemptRecord,
+    ErrorInfo,
+    NewTask,
+    Progress,
+    TaskOptions,
+    TaskRecord,
+)
 from .states import Status, TaskType
 
 # Not columns of ``tasks``: ``steps``, ``attempts`` and ``output_names`` are read from their own
@@ -32,9 +40,23 @@ RECORD_COLUMNS: tuple[str, ...] = tuple(
 _ENUMS: dict[str, Callable[[Any], Any]] = {"type": TaskType, "status": Status}
 
 
+# Columns every new task leaves NULL (as NEW_TASK_STARTS says): the insert omits them, the same
+# set for every row so that a batch stays one statement. Sent as explicit NULLs, they made
+# submit_many ~9% slower (16 more parameters a row).
+_NULL_WHEN_NEW: frozenset[str] = frozenset(
+    [key for key, value in NEW_TASK_STARTS.items() if value is None and key in RECORD_COLUMNS]
+    + (list(ERROR_COLUMNS.values()) if NEW_TASK_STARTS["error"] is None else [])
+    + [name for name in PROGRESS_COLUMNS if getattr(NEW_TASK_STARTS["progress"], name) is None]
+)
+
+
 def new_row(task: NewTask) -> dict[str, Any]:
-    """The row the store inserts for ``task``: its record as a new task, column by column."""
-    return record_row(task.as_record())
+    """The row the store inserts for ``task``: its record as a new task, column by column
+    (less the columns every new task leaves NULL)."""
+    row = record_row(task.as_record())
+    for key in _NULL_WHEN_NEW:
+        del row[key]
+    return row
 
 
 def record_row(record: TaskRecord) -> dict[str, Any]:
