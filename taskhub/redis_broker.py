@@ -35,13 +35,14 @@ log = logging.getLogger(__name__)
 
 class QoS(redis.QoS):
     def ack(self, delivery_tag: str) -> None:
-        try:
-            self._remove_from_indices(delivery_tag).execute()  # type: ignore[no-untyped-call]
-        except exceptions.RedisError as exc:
-            _refused(delivery_tag, exc)
-        virtual.QoS.ack(self, delivery_tag)  # the local bookkeeping: frees the prefetch slot
+        self._settle(delivery_tag, requeue=False)
 
     def reject(self, delivery_tag: str, requeue: bool = False) -> None:
+        self._settle(delivery_tag, requeue=requeue)
+
+    def _settle(self, delivery_tag: str, *, requeue: bool) -> None:
+        """kombu's ack/reject bookkeeping in Redis, then the local one — even when Redis
+        refused the first, so that the prefetch slot is freed."""
         try:
             if requeue:
                 self.restore_by_tag(delivery_tag, leftmost=True)  # type: ignore[no-untyped-call]

@@ -147,7 +147,7 @@ class RunStore:
         return self.store.idempotent(write)
 
     def put_own_output(self, owner: TaskRecord, output: Output, now: datetime) -> bool:
-        return self._owned_write(owner, now, lambda c: self.put_output(owner.id, output, now, c))
+        return self._owned_write(owner, now, lambda c: upsert_output(c, owner.id, output, now))
 
     def _owned_write(
         self,
@@ -171,13 +171,6 @@ class RunStore:
                 return True
 
         return self.store.idempotent(attempt)
-
-    def put_output(
-        self, task_id: str, output: Output, now: datetime, conn: Connection | None = None
-    ) -> None:
-        """Upsert a named output; the caller's transaction says whose (``conn``)."""
-        with self.store.begin(conn) as c:
-            upsert_output(c, task_id, output, now)
 
     def get_output(self, task_id: str, name: str) -> Output:
         with self.store.read() as c:
