@@ -20,7 +20,8 @@ from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from taskhub import Settings, TaskHub, accounts
+from taskhub import Settings, TaskHub
+from taskhub.services import accounts
 from tests.api.api_support import serving
 
 ADMIN_URL = "postgresql+psycopg2://postgres@127.0.0.1/postgres"

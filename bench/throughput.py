@@ -36,7 +36,9 @@ from tests.support import settings_env
 PG_ADMIN_URL = "postgresql+psycopg2://postgres@127.0.0.1/postgres"
 PG_URL = "postgresql+psycopg2://postgres@127.0.0.1/taskhub_bench"
 TASKHUB_BROKER = "redis://127.0.0.1:6379/14"
-REDIS_TRANSPORT = "taskhub.redis_broker:Transport"  # kombu's, one client per pool (see there)
+REDIS_TRANSPORT = (
+    "taskhub.worker.redis_transport:Transport"  # kombu's, one client per pool (see there)
+)
 WARMUP = 20  # tasks run before timing: the worker is ready, pool children and connections warm
 TIMEOUT_S = 300.0
 
@@ -132,7 +134,7 @@ def record_times(hub: TaskHub) -> Times:
 def bench_taskhub(hub: TaskHub, n: int, repeat: int, home: Path) -> Series:
     series = Series("taskhub (postgres + redis)")
     queue = hub.settings.default_queue
-    with Worker("taskhub.worker", queue, settings_env(hub.settings), home / "taskhub.log") as w:
+    with Worker("taskhub.app", queue, settings_env(hub.settings), home / "taskhub.log") as w:
 
         def run(count: int) -> tuple[float, float, Times]:
             reset(hub)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from . import accounts
-from .errors import (
+from taskhub.domain.errors import (
     DuplicateTaskError,
     InputError,
     NotFoundError,
@@ -13,13 +12,14 @@ from .errors import (
     UnknownTaskError,
     ValidationError,
 )
-from .hub import TaskHub
-from .notifications import on_notification
-from .records import TaskRecord
-from .registry import TaskDefinition, task
-from .runtime import TaskContext
-from .settings import Settings
-from .states import Status, StepStatus, TaskType
+from taskhub.domain.records import TaskRecord
+from taskhub.domain.registry import TaskDefinition, task
+from taskhub.domain.settings import Settings
+from taskhub.domain.states import Status, StepStatus, TaskType
+from taskhub.hub import TaskHub
+from taskhub.services import accounts
+from taskhub.services.notifications import on_notification
+from taskhub.worker.context import TaskContext
 
 __all__ = [
     "DuplicateTaskError",

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from .errors import (
+from taskhub.domain.errors import (
     AuthError,
     ConflictError,
     InputError,
@@ -24,12 +24,12 @@ from .errors import (
     UnknownTaskError,
     ValidationError,
 )
-from .records import Notification, Output, TaskRecord
-from .registry import TaskDefinition
-from .sdk import task_name
-from .serialize import record_from_dict
-from .states import Outcome, Status
-from .submissions import Seconds
+from taskhub.domain.records import Notification, Output, TaskRecord
+from taskhub.domain.registry import TaskDefinition
+from taskhub.domain.serialize import record_from_dict
+from taskhub.domain.states import Outcome, Status
+from taskhub.domain.submissions import Seconds
+from taskhub.sdk import task_name
 
 API = "/api/v1"
 NOT_DISPATCHED = "the server recorded it but its broker could not take it yet (HTTP 202)"

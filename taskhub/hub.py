@@ -16,25 +16,28 @@ from typing import Any
 from celery import Celery
 from sqlalchemy.orm import Session
 
-from . import db, inbox, notifications, service, signals, webhooks
-from .accounts_store import AccountStore
-from .celery_app import bind_definition, create_celery
-from .clock import now
-from .completions import CompletionWriter
-from .dispatch import Dispatcher
-from .lifecycle import Lifecycle
-from .outputs import OutputCodec
-from .queries import TaskQueries
-from .records import NewNotification, Notification, Output, TaskRecord
-from .registry import REGISTRY, TaskDefinition
-from .runtime import Heartbeat
-from .sdk import task_name
-from .settings import Settings
-from .states import Outcome, Status, TaskType
-from .steps_store import RunStore
-from .store import Store, TaskFilter
-from .submissions import Seconds, Submission
-from .sweeping import Sweep, Sweeper, SweepReport
+from taskhub.domain.clock import now
+from taskhub.domain.outputs import OutputCodec
+from taskhub.domain.records import NewNotification, Notification, Output, TaskRecord
+from taskhub.domain.registry import REGISTRY, TaskDefinition
+from taskhub.domain.settings import Settings
+from taskhub.domain.states import Outcome, Status, TaskType
+from taskhub.domain.submissions import Seconds, Submission
+from taskhub.sdk import task_name
+from taskhub.services import inbox, notifications, webhooks
+from taskhub.services import tasks as service
+from taskhub.store import db
+from taskhub.store.accounts import AccountStore
+from taskhub.store.queries import TaskQueries
+from taskhub.store.runs import RunStore
+from taskhub.store.tasks import Store, TaskFilter
+from taskhub.worker import signals
+from taskhub.worker.app import bind_definition, create_celery
+from taskhub.worker.completions import CompletionWriter
+from taskhub.worker.context import Heartbeat
+from taskhub.worker.lifecycle import Lifecycle
+from taskhub.worker.publisher import Dispatcher
+from taskhub.worker.sweep import Sweep, Sweeper, SweepReport
 
 
 class TaskHub:
@@ -74,7 +77,7 @@ class TaskHub:
         for name, definition in REGISTRY.items():
             bind_definition(self, definition)
             self.definitions[name] = definition
-        from .system_tasks import bind_system_tasks
+        from taskhub.worker.system_tasks import bind_system_tasks
 
         bind_system_tasks(self)
 

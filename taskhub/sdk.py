@@ -15,10 +15,10 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .records import Notification, Output, TaskRecord
-from .registry import TaskDefinition
-from .states import Status
-from .submissions import Seconds
+from taskhub.domain.records import Notification, Output, TaskRecord
+from taskhub.domain.registry import TaskDefinition
+from taskhub.domain.states import Status
+from taskhub.domain.submissions import Seconds
 
 
 class TaskhubSDK(Protocol):
@@ -77,7 +77,7 @@ class TaskhubSDK(Protocol):
         ...
 
     def wait(self, task_id: str, *, timeout_s: float = 60.0) -> TaskRecord:
-        """The task once its status is final; :class:`~taskhub.errors.TaskTimeoutError` if it
+        """The task once its status is final; :class:`~taskhub.domain.errors.TaskTimeoutError` if it
         is not within ``timeout_s``."""
         ...
 
@@ -87,7 +87,7 @@ class TaskhubSDK(Protocol):
 
     def pause(self, task_id: str) -> TaskRecord:
         """Waiting: paused now. Running: paused at its next step boundary; refused
-        (:class:`~taskhub.errors.TransitionError`) if it has none."""
+        (:class:`~taskhub.domain.errors.TransitionError`) if it has none."""
         ...
 
     def resume(self, task_id: str) -> TaskRecord:
@@ -115,8 +115,8 @@ def task_name(task: str | TaskDefinition) -> str:
 # mypy --strict checks that both implement the protocol (functions rather than ``type[...]``
 # assignments, so that its error names the member at fault).
 if TYPE_CHECKING:
-    from .client import TaskHubClient
-    from .hub import TaskHub
+    from taskhub.client import TaskHubClient
+    from taskhub.hub import TaskHub
 
     def _local(hub: TaskHub) -> TaskhubSDK:
         return hub

@@ -142,7 +142,7 @@ def migrated(home: Path) -> Path:
     """``home``, with its schema made by ``taskhub db upgrade``."""
     from typer.testing import CliRunner
 
-    from taskhub import cli
+    from taskhub.cli import main as cli
 
     result = CliRunner().invoke(cli.app, ["db", "upgrade"])
     assert result.exit_code == 0, result.output

@@ -87,7 +87,7 @@ class Worker:
             "-m",
             "celery",
             "-A",
-            "taskhub.worker",
+            "taskhub.app",
             "worker",
             "--pool",
             "prefork",

@@ -6,10 +6,16 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from ..hub import TaskHub
-from . import problems, routes_notifications, routes_tasks, routes_triggers, routes_webhooks
-from .deps import HubDep
-from .limits import BodyLimit
+from taskhub.api import (
+    problems,
+    routes_notifications,
+    routes_tasks,
+    routes_triggers,
+    routes_webhooks,
+)
+from taskhub.api.deps import HubDep
+from taskhub.api.limits import BodyLimit
+from taskhub.hub import TaskHub
 
 
 def create_app(hub: TaskHub | None = None) -> FastAPI:

@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from .. import accounts
-from ..hub import TaskHub
-from ..records import Workspace
+from taskhub.domain.records import Workspace
+from taskhub.hub import TaskHub
+from taskhub.services import accounts
 
 
 def get_hub(request: Request) -> TaskHub:

@@ -7,7 +7,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .problems import MEDIA_TYPE, TYPE_BASE
+from taskhub.api.problems import MEDIA_TYPE, TYPE_BASE
 
 
 class BodyLimit:

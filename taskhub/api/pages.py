@@ -9,7 +9,7 @@ from typing import Annotated, Any, Generic, TypeVar
 from fastapi import Query
 from pydantic import BaseModel
 
-from .schemas import Problem
+from taskhub.api.schemas import Problem
 
 Item = TypeVar("Item")
 

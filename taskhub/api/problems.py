@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from ..errors import (
+from taskhub.domain.errors import (
     AuthError,
     ConflictError,
     NotFoundError,

@@ -8,10 +8,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from .. import inbox
-from ..records import Notification
-from .deps import HubDep, WorkspaceDep
-from .pages import BAD_QUERY, NEEDS_KEY, Limit, Page, Skip, problems
+from taskhub.api.deps import HubDep, WorkspaceDep
+from taskhub.api.pages import BAD_QUERY, NEEDS_KEY, Limit, Page, Skip, problems
+from taskhub.domain.records import Notification
+from taskhub.services import inbox
 
 router = APIRouter(tags=["notifications"], responses=problems(NEEDS_KEY))
 

@@ -14,14 +14,9 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Header, Query, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
-from .. import service
-from ..clock import now
-from ..records import Output, TaskRecord
-from ..serialize import definition_to_dict, record_to_dict
-from ..states import Status
-from . import sse
-from .deps import HubDep, WorkspaceDep, get_workspace
-from .schemas import (
+from taskhub.api import sse
+from taskhub.api.deps import HubDep, WorkspaceDep, get_workspace
+from taskhub.api.schemas import (
     AssumedUTC,
     BulkIn,
     BulkOut,
@@ -32,6 +27,11 @@ from .schemas import (
     TaskPage,
     problems,
 )
+from taskhub.domain.clock import now
+from taskhub.domain.records import Output, TaskRecord
+from taskhub.domain.serialize import definition_to_dict, record_to_dict
+from taskhub.domain.states import Status
+from taskhub.services import tasks as service
 
 router = APIRouter(tags=["tasks"], responses=problems(401, 422))  # on every route
 

@@ -12,10 +12,10 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from .. import triggers
-from ..hooks_store import Trigger, TriggerDelivery
-from .deps import HubDep, WorkspaceDep
-from .pages import BAD_BODY, BAD_QUERY, NEEDS_KEY, Limit, Page, Skip, problems
+from taskhub.api.deps import HubDep, WorkspaceDep
+from taskhub.api.pages import BAD_BODY, BAD_QUERY, NEEDS_KEY, Limit, Page, Skip, problems
+from taskhub.services import triggers
+from taskhub.store.hooks import Trigger, TriggerDelivery
 
 router = APIRouter(tags=["triggers"], responses=problems(NEEDS_KEY))
 hooks = APIRouter(tags=["triggers"])

@@ -8,10 +8,10 @@ from typing import Literal
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from .. import webhooks
-from ..hooks_store import Subscription, WebhookDelivery
-from .deps import HubDep, WorkspaceDep
-from .pages import BAD_BODY, BAD_QUERY, NEEDS_KEY, Limit, Page, Skip, problems
+from taskhub.api.deps import HubDep, WorkspaceDep
+from taskhub.api.pages import BAD_BODY, BAD_QUERY, NEEDS_KEY, Limit, Page, Skip, problems
+from taskhub.services import webhooks
+from taskhub.store.hooks import Subscription, WebhookDelivery
 
 router = APIRouter(tags=["webhooks"], responses=problems(NEEDS_KEY))
 NOT_FOUND = {404: "No such subscription in this workspace (or it was deleted)."}

@@ -1,7 +1,7 @@
 """Request and response models: what the OpenAPI schema says, exactly what the API answers.
 
-Responses are built from :mod:`taskhub.serialize` (the same JSON the CLI prints) and validated
-against these models; nullable fields are ``| None``.
+Responses are built from :mod:`taskhub.domain.serialize` (the same JSON the CLI prints) and
+validated against these models; nullable fields are ``| None``.
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
-from ..errors import ValidationError
-from ..registry import PRIORITY_MAX, PRIORITY_MIN
-from ..service import BULK_MAX
-from ..states import Status, StepStatus, TaskType
-from ..store import TaskFilter
-from ..submissions import MAX_KEY_CHARS, MAX_NAME_CHARS, Submission
+from taskhub.domain.errors import ValidationError
+from taskhub.domain.registry import PRIORITY_MAX, PRIORITY_MIN
+from taskhub.domain.states import Status, StepStatus, TaskType
+from taskhub.domain.submissions import MAX_KEY_CHARS, MAX_NAME_CHARS, Submission
+from taskhub.services.tasks import BULK_MAX
+from taskhub.store.tasks import TaskFilter
 
 MAX_PAGE = 100
 Seconds = Annotated[float, Field(strict=True)]

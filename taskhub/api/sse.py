@@ -22,12 +22,12 @@ from fastapi import Request
 from fastapi.sse import ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
-from .. import service
-from ..errors import ValidationError
-from ..hub import TaskHub
-from ..live import BATCH, ChangeFeed
-from ..records import TaskChange
-from ..serialize import change_to_dict
+from taskhub.domain.errors import ValidationError
+from taskhub.domain.live import BATCH, ChangeFeed
+from taskhub.domain.records import TaskChange
+from taskhub.domain.serialize import change_to_dict
+from taskhub.hub import TaskHub
+from taskhub.services import tasks as service
 
 POLL_S = 0.5
 KEEPALIVE_S = 14.0  # under FastAPI's own 15 s ping, so ours is the one sent

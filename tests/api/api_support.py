@@ -12,8 +12,9 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
-from taskhub import TaskHub, accounts
+from taskhub import TaskHub
 from taskhub.api import create_app
+from taskhub.services import accounts
 
 from ..support import wait_for
 

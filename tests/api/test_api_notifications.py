@@ -15,7 +15,9 @@ import httpx
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from taskhub import Status, TaskHub, service, webhooks
+from taskhub import Status, TaskHub
+from taskhub.services import tasks as service
+from taskhub.services import webhooks
 
 from ..conftest import make_settings
 from ..support import Worker, running_worker, wait_for

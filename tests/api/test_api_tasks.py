@@ -12,8 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
-from taskhub import Settings, TaskHub, accounts
-from taskhub.clock import now
+from taskhub import Settings, TaskHub
+from taskhub.domain.clock import now
+from taskhub.services import accounts
 
 from .api_support import client
 from .api_tasks_support import created, problem, task_of

@@ -8,8 +8,9 @@ from typing import Any
 import httpx
 import pytest
 
-from taskhub import Settings, TaskHub, TaskType, service
-from taskhub.submissions import Submission
+from taskhub import Settings, TaskHub, TaskType
+from taskhub.domain.submissions import Submission
+from taskhub.services import tasks as service
 
 from .api_tasks_support import created, problem
 

@@ -14,7 +14,8 @@ import httpx
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from taskhub import Status, TaskHub, TaskRecord, TaskType, service
+from taskhub import Status, TaskHub, TaskRecord, TaskType
+from taskhub.services import tasks as service
 
 from ..support import Worker
 from .api_support import client

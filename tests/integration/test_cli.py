@@ -25,7 +25,8 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner, Result
 
-from taskhub import Settings, Status, TaskHub, cli
+from taskhub import Settings, Status, TaskHub
+from taskhub.cli import main as cli
 
 from ..api.api_support import client, free_port
 from ..support import wait_for
@@ -207,7 +208,7 @@ def test_worker_and_beat_exec_celery(home: Path, monkeypatch: pytest.MonkeyPatch
     assert run("worker", "-c", "3", "-Q", "a,b", "-l", "debug").exit_code == 0
     assert run("worker").exit_code == 0
     assert run("beat").exit_code == 0
-    celery = [sys.executable, "-m", "celery", "-A", "taskhub.worker"]
+    celery = [sys.executable, "-m", "celery", "-A", "taskhub.app"]
     assert calls == [
         [*celery, "worker", "--pool", "prefork", "-c", "3", "-Q", "a,b", "-l", "debug"],
         [*celery, "worker", "--pool", "prefork", "-c", "2", "-Q", "taskhub,celery", "-l", "info"],

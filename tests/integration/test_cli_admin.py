@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
-from taskhub import Settings, TaskHub, accounts, cli
-from taskhub.errors import AuthError
+from taskhub import Settings, TaskHub
+from taskhub.cli import main as cli
+from taskhub.domain.errors import AuthError
+from taskhub.services import accounts
 
 runner = CliRunner()
 

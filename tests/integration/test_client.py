@@ -6,10 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from taskhub import Status, TaskHub, TransitionError, ValidationError, accounts
+from taskhub import Status, TaskHub, TransitionError, ValidationError
 from taskhub.client import TaskHubClient
-from taskhub.errors import AuthError, NotFoundError, PlanError
+from taskhub.domain.errors import AuthError, NotFoundError, PlanError
 from taskhub.sdk import TaskhubSDK
+from taskhub.services import accounts
 
 from ..support import Worker
 

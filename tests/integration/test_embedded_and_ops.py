@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from taskhub import Settings, Status, TaskHub, redis_broker
+from taskhub import Settings, Status, TaskHub
+from taskhub.worker import redis_transport as redis_broker
 
 from ..conftest import make_settings
 from ..support import ROOT, Worker, running_worker, settings_env, wait_for, wait_for_status
@@ -70,7 +71,7 @@ def test_flower_shows_taskhub_task_names_and_queued_tasks(
             "-m",
             "celery",
             "-A",
-            "taskhub.worker",
+            "taskhub.app",
             "flower",
             f"--port={port}",
             "--address=127.0.0.1",

@@ -6,7 +6,7 @@ import time
 from datetime import timedelta
 
 from taskhub import Settings, Status, TaskHub
-from taskhub.clock import now
+from taskhub.domain.clock import now
 
 from ..conftest import own_queue
 from ..support import Worker, running_worker, wait_for, wait_for_status

@@ -8,13 +8,14 @@ import os
 
 import pytest
 
-from taskhub import Settings, Status, TaskHub, worker_store
-from taskhub.clock import now
-from taskhub.outputs import OutputCodec
-from taskhub.records import ErrorInfo, TaskRecord
-from taskhub.registry import lookup
-from taskhub.runtime import Superseded, TaskContext
-from taskhub.states import Outcome, StepStatus
+from taskhub import Settings, Status, TaskHub
+from taskhub.domain.clock import now
+from taskhub.domain.outputs import OutputCodec
+from taskhub.domain.records import ErrorInfo, TaskRecord
+from taskhub.domain.registry import lookup
+from taskhub.domain.states import Outcome, StepStatus
+from taskhub.store import execution as worker_store
+from taskhub.worker.context import Superseded, TaskContext
 
 from ..conftest import own_queue
 

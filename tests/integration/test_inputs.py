@@ -13,8 +13,10 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from taskhub import InputError, Settings, Status, TaskHub, ValidationError, accounts, cli
+from taskhub import InputError, Settings, Status, TaskHub, ValidationError
+from taskhub.cli import main as cli
 from taskhub.client import TaskHubClient
+from taskhub.services import accounts
 
 from ..api.api_tasks_support import problem
 from ..conftest import TEST_QUEUE, own_queue

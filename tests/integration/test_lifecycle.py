@@ -7,8 +7,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from taskhub import Settings, Status, TaskHub
-from taskhub.clock import now
-from taskhub.records import ErrorInfo
+from taskhub.domain.clock import now
+from taskhub.domain.records import ErrorInfo
 
 from ..conftest import own_queue
 from ..support import Worker, wait_for, wait_for_status

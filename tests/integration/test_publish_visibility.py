@@ -60,7 +60,9 @@ def completes_once_swept(
 def test_a_submit_while_the_broker_is_down_returns_the_record_not_dispatched(
     settings: Settings, hub: TaskHub, worker: Worker, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="taskhub.dispatch")  # a traceback may go to DEBUG
+    caplog.set_level(
+        logging.DEBUG, logger="taskhub.worker.publisher"
+    )  # a traceback may go to DEBUG
 
     with offline(settings, hub.workspace) as down:
         started = time.monotonic()
@@ -71,7 +73,7 @@ def test_a_submit_while_the_broker_is_down_returns_the_record_not_dispatched(
     assert (record.status, record.dispatched, record.dispatched_at) == (Status.PENDING, False, None)
     assert record.dispatch_error is not None and "broker unreachable" in record.dispatch_error
     assert hub.get(record.id).dispatched_at is None
-    logged = [r for r in caplog.records if r.name == "taskhub.dispatch"]
+    logged = [r for r in caplog.records if r.name == "taskhub.worker.publisher"]
     warnings = [r for r in logged if r.levelno >= logging.WARNING]
     assert [r.getMessage().count("\n") for r in warnings] == [0]
     assert "the sweep will resend" in warnings[0].getMessage() and warnings[0].exc_info is None

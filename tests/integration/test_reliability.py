@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
-from taskhub import Settings, Status, TaskHub, worker_store
-from taskhub.clock import now
-from taskhub.errors import DispatchError, StoreError
+from taskhub import Settings, Status, TaskHub
+from taskhub.domain.clock import now
+from taskhub.domain.errors import DispatchError, StoreError
+from taskhub.store import execution as worker_store
 
 from ..conftest import make_settings, own_queue
 from ..support import Worker, running_worker, swept, wait_for, wait_for_status

@@ -11,10 +11,12 @@ import httpx
 import pytest
 from typer.testing import CliRunner, Result
 
-from taskhub import Settings, Status, TaskHub, TransitionError, accounts, cli
-from taskhub.cli_common import EXIT_TRANSITION
+from taskhub import Settings, Status, TaskHub, TransitionError
+from taskhub.cli import main as cli
+from taskhub.cli.common import EXIT_TRANSITION
 from taskhub.client import TaskHubClient
-from taskhub.records import TaskRecord
+from taskhub.domain.records import TaskRecord
+from taskhub.services import accounts
 
 from ..api.api_tasks_support import created, problem, task_of, wait_until_final
 from ..support import Worker, settings_env, wait_for, wait_for_status

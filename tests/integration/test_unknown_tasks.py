@@ -11,16 +11,11 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from taskhub import (
-    Settings,
-    Status,
-    TaskHub,
-    UnknownTaskError,
-    accounts,
-    cli,
-)
+from taskhub import Settings, Status, TaskHub, UnknownTaskError
+from taskhub.cli import main as cli
 from taskhub.client import TaskHubClient
-from taskhub.states import Outcome
+from taskhub.domain.states import Outcome
+from taskhub.services import accounts
 
 from ..api.api_tasks_support import problem
 from ..conftest import own_queue

@@ -10,8 +10,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 
-from taskhub.db import downgrade, upgrade
-from taskhub.models import metadata
+from taskhub.store.db import downgrade, upgrade
+from taskhub.store.tables import metadata
 
 from ..conftest import DATABASE_URL
 

@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from taskhub import ValidationError
-from taskhub import live as live_module
-from taskhub.live import OVERLAP, ChangeFeed
-from taskhub.paging import decode_cursor, encode_cursor
-from taskhub.records import NewTask, Progress, TaskChange, TaskOptions
-from taskhub.states import Status, TaskType
+from taskhub.domain import live as live_module
+from taskhub.domain.live import OVERLAP, ChangeFeed
+from taskhub.domain.paging import decode_cursor, encode_cursor
+from taskhub.domain.records import NewTask, Progress, TaskChange, TaskOptions
+from taskhub.domain.states import Status, TaskType
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
 

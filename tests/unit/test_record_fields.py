@@ -14,9 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from taskhub import models, rows
 from taskhub.api.schemas import AttemptOut, ErrorOut, ProgressOut, StepOut, TaskDetail, TaskSummary
-from taskhub.records import (
+from taskhub.domain.records import (
     NEW_TASK_STARTS,
     AttemptRecord,
     ErrorInfo,
@@ -26,8 +25,10 @@ from taskhub.records import (
     TaskOptions,
     TaskRecord,
 )
-from taskhub.serialize import record_from_dict, record_to_dict
-from taskhub.states import Status, StepStatus, TaskType
+from taskhub.domain.serialize import record_from_dict, record_to_dict
+from taskhub.domain.states import Status, StepStatus, TaskType
+from taskhub.store import rows
+from taskhub.store import tables as models
 
 # -- deliberate exclusions ----------------------------------------------------------------------
 

@@ -11,8 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from taskhub import DuplicateTaskError, registry, task
-from taskhub.errors import DefinitionError
+from taskhub import DuplicateTaskError, task
+from taskhub.domain import registry
+from taskhub.domain.errors import DefinitionError
 
 from .. import tasks  # noqa: F401 - registers tests.echo, which the duplicate test reuses
 

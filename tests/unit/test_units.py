@@ -6,16 +6,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from taskhub import completions
-from taskhub.celery_app import create_celery
-from taskhub.errors import StoreError, ValidationError
-from taskhub.records import ErrorInfo, Progress, TaskOptions
-from taskhub.registry import TaskDefinition
-from taskhub.retries import backoff_s, plan_retry
-from taskhub.scheduling import load, parse
-from taskhub.settings import Settings
-from taskhub.states import FINAL_STATUSES, TRANSITIONS, Status, allowed
-from taskhub.submissions import Submission, build, check_input
+from taskhub.domain.errors import StoreError, ValidationError
+from taskhub.domain.records import ErrorInfo, Progress, TaskOptions
+from taskhub.domain.registry import TaskDefinition
+from taskhub.domain.retries import backoff_s, plan_retry
+from taskhub.domain.settings import Settings
+from taskhub.domain.states import FINAL_STATUSES, TRANSITIONS, Status, allowed
+from taskhub.domain.submissions import Submission, build, check_input
+from taskhub.worker import completions
+from taskhub.worker.app import create_celery
+from taskhub.worker.scheduling import load, parse
 
 
 def test_no_worker_action_moves_a_final_record() -> None:
@@ -82,7 +82,7 @@ def test_progress_label_reads_step_n_of_m() -> None:
 
 def test_every_beat_schedule_entry_parses_and_names_a_known_task_with_fitting_input() -> None:
     import workers  # noqa: F401 - registers the example tasks
-    from taskhub.registry import REGISTRY
+    from taskhub.domain.registry import REGISTRY
 
     entries = load()
     assert entries, "beat_schedule.py defines at least one example"

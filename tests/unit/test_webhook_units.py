@@ -12,12 +12,13 @@ from typing import Any
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from taskhub import egress, signing, webhooks
-from taskhub.errors import PayloadError, ValidationError
-from taskhub.hooks_store import DeliveryJob, WebhookDelivery
-from taskhub.records import Notification
-from taskhub.states import Outcome
-from taskhub.triggers import check_mapping, map_input, parse_body, resolve
+from taskhub.domain import signing
+from taskhub.domain.errors import PayloadError, ValidationError
+from taskhub.domain.records import Notification
+from taskhub.domain.states import Outcome
+from taskhub.services import egress, webhooks
+from taskhub.services.triggers import check_mapping, map_input, parse_body, resolve
+from taskhub.store.hooks import DeliveryJob, WebhookDelivery
 
 DOC: dict[str, Any] = {
     "data": {"region": "EU", "items": [10, 20, {"id": "x"}], "empty": None},

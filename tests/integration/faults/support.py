@@ -21,7 +21,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 from taskhub import Settings, Status, TaskHub
-from taskhub.states import FINAL_STATUSES, TRANSITIONS
+from taskhub.domain.states import FINAL_STATUSES, TRANSITIONS
 
 from ...support import running_worker, spawn, stop_group, wait_for
 
@@ -114,7 +114,7 @@ class Beat:
 
     def __init__(self, settings: Settings, home: Path) -> None:
         self.log = home / f"beat-{time.monotonic_ns()}.log"
-        command = [sys.executable, "-m", "celery", "-A", "taskhub.worker", "beat", "-l", "info"]
+        command = [sys.executable, "-m", "celery", "-A", "taskhub.app", "beat", "-l", "info"]
         command += ["--schedule", str(home / "beat-schedule")]
         self.process = spawn(command, settings, self.log)
         wait_for(self._ready, timeout_s=30, what="beat to start")

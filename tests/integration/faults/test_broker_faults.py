@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from taskhub import Settings, Status, TaskHub
-from taskhub.clock import now
+from taskhub.domain.clock import now
 
 from ...support import running_worker, wait_for, wait_for_status
 from .support import Beat, RedisServer, check_invariants, flowing, seconds_until_final

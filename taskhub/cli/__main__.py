@@ -1,0 +1,5 @@
+"""``python -m taskhub.cli``."""
+
+from taskhub.cli.main import main
+
+main()

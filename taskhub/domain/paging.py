@@ -1,0 +1,52 @@
+"""Pages of tasks, and the opaque cursors that continue them (pure, no I/O).
+
+A cursor is base64url (unpadded) of ``{"c": created_at ISO 8601, "i": id}``: the last task of the
+page it came from. It is opaque to clients, and validated when it comes back.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from taskhub.domain.errors import ValidationError
+from taskhub.domain.records import TaskRecord
+from taskhub.store.queries import Position
+
+MAX_CURSOR_CHARS = 200
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list: ``total`` counts every match; ``next_cursor`` is set when more may
+    follow."""
+
+    items: list[TaskRecord]
+    total: int
+    limit: int
+    skip: int
+    next_cursor: str | None
+
+
+def encode_cursor(record: TaskRecord) -> str:
+    data = json.dumps({"c": record.created_at.isoformat(), "i": record.id}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(data.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, field: str = "after") -> Position:
+    """The position ``cursor`` stands for; ``ValidationError`` on ``field`` if it is not one."""
+    try:
+        if len(cursor) > MAX_CURSOR_CHARS:
+            raise ValueError("too long")
+        padded = cursor + "=" * (-len(cursor) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+        created_at = datetime.fromisoformat(data["c"])
+        ident = data["i"]
+        if created_at.tzinfo is None or not isinstance(ident, str) or not ident:
+            raise ValueError("incomplete")
+    except (ValueError, TypeError, KeyError, UnicodeError, binascii.Error):
+        raise ValidationError(field, "is not a cursor this API returned (next_cursor)") from None
+    return Position(created_at, ident)

@@ -1,0 +1,197 @@
+"""The statements every task costs a worker: claim it, then complete it.
+
+Both are compare-and-set transitions of the state machine in :mod:`taskhub.domain.states` (their
+``status IN (...)`` lists come from it); no row back means the record must not move. They are
+written once as SQL and, on Postgres, prepared on the server once per connection: psycopg2 sends
+every statement as text, and parsing and planning these cost more server time than running them.
+
+Completing on Postgres is one round trip: ``WITH done AS (UPDATE tasks ... RETURNING ...)
+INSERT INTO notifications SELECT ... FROM done`` — the outcome and the notification commit
+together, in autocommit; a result output joins them in one transaction. Other databases take
+the state machine's own transition (:func:`complete` picks).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Column, Connection, Integer, Text, bindparam, text
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.types import TypeEngine
+
+from taskhub.domain.records import NewNotification, Output, TaskRecord
+from taskhub.domain.states import transition
+from taskhub.store import tables as m
+from taskhub.store.rows import task_record_from
+from taskhub.store.runs import upsert_output
+from taskhub.store.tasks import Store
+
+T = m.tasks
+_BIND = re.compile(r"(?<![:\w]):(\w+)")
+_PG = postgresql.dialect()  # type: ignore[no-untyped-call]
+
+
+class Prepared:
+    """One SQL statement with ``:name`` parameters; on Postgres, prepared once per connection.
+
+    Works on any connection: the connection's ``info`` remembers what was prepared on it, and a
+    prepared statement outlives the transaction it was made in (PREPARE is not transactional).
+    On Postgres it runs on the driver's cursor, inside the connection's transaction if any.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        sql: str,
+        types: Mapping[str, TypeEngine[Any]],
+        columns: Sequence[Column[Any]] = (),
+    ) -> None:
+        self.name = name
+        self._order = order = list(dict.fromkeys(_BIND.findall(sql)))
+        declared = ", ".join(str(types[p].compile(dialect=_PG)) for p in order)
+        positional = _BIND.sub(lambda hit: f"${order.index(hit[1]) + 1}", sql)
+        self._prepare_sql = f"PREPARE {name} ({declared}) AS {positional}"
+        self._execute_sql = f"EXECUTE {name}({', '.join('%s' for _ in order)})"
+        plain = text(sql).bindparams(*(bindparam(p, type_=types[p]) for p in order))
+        self._plain = plain.columns(*columns) if columns else plain
+
+    def rows(self, c: Connection, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Run it; the rows it returns, column name to value, timestamps in UTC."""
+        if c.dialect.name != "postgresql":
+            return [dict(row._mapping) for row in c.execute(self._plain, params)]
+        dbapi = c.connection.dbapi_connection
+        assert dbapi is not None
+        args = [params[p] for p in self._order]
+        prepared: set[str] = c.info.setdefault("taskhub_prepared", set())
+        cursor = dbapi.cursor()  # the driver directly: these run for every task
+        try:
+            if self.name not in prepared:
+                cursor.execute(self._prepare_sql)
+                prepared.add(self.name)
+            cursor.execute(self._execute_sql, args)
+            names = [d[0] for d in cursor.description or ()]
+            return [dict(zip(names, map(_utc, row), strict=True)) for row in cursor.fetchall()]
+        except c.dialect.loaded_dbapi.Error as exc:
+            error = c.dialect.loaded_dbapi.Error
+            raise DBAPIError.instance(self._execute_sql, args, exc, error) from exc
+        finally:
+            cursor.close()
+
+
+def _utc(value: Any) -> Any:
+    return value.astimezone(UTC) if isinstance(value, datetime) else value
+
+
+def _sources(action: str) -> str:
+    return ", ".join(f"'{status.value}'" for status in sorted(transition(action).sources))
+
+
+_CLAIMING = f"""UPDATE tasks SET status = '{transition("start").target.value}',
+ attempt = attempt + 1, worker = :worker, worker_pid = :pid,
+ started_at = :at, heartbeat_at = :at, updated_at = :at, next_attempt_at = NULL,
+ error_type = NULL, error_message = NULL, error_traceback = NULL
+ WHERE id = :task_id AND status IN ({{sources}}) AND {{guard}}
+ RETURNING {", ".join(column.name for column in T.c)}"""
+_CLAIM_TYPES: dict[str, TypeEngine[Any]] = {"task_id": Text(), "worker": Text(), "pid": Integer()}
+_CLAIM_TYPES["at"] = m.UTCDateTime()
+
+_START = Prepared(
+    "taskhub_start",
+    _CLAIMING.format(sources=_sources("start"), guard="(deadline IS NULL OR deadline > :at)"),
+    _CLAIM_TYPES,
+    list(T.c),
+)
+_TAKE_OVER = Prepared(  # only from the very execution that was found lost
+    "taskhub_take_over",
+    _CLAIMING.format(
+        sources=_sources("take_over"),
+        guard="run = :run AND attempt = :attempt"
+        " AND (worker_pid = :lost_pid OR (worker_pid IS NULL AND :lost_pid IS NULL))",
+    ),
+    _CLAIM_TYPES | {"run": Integer(), "attempt": Integer(), "lost_pid": Integer()},
+    list(T.c),
+)
+
+
+def claim(
+    store: Store, task_id: str, worker: str, pid: int, at: datetime, conn: Connection | None = None
+) -> TaskRecord | None:
+    """Start a pending or retrying record whose deadline (if any) is after ``at``."""
+    params = {"task_id": task_id, "worker": worker, "pid": pid, "at": at}
+    with store.begin(conn) if conn is not None else store.single() as c:
+        rows = _START.rows(c, params)
+    return task_record_from(rows[0]) if rows else None
+
+
+def take_over(
+    store: Store, lost: TaskRecord, worker: str, pid: int, at: datetime
+) -> TaskRecord | None:
+    """Start a new attempt of a record whose running execution (``lost``) is gone."""
+    params = {"task_id": lost.id, "worker": worker, "pid": pid, "at": at}
+    params |= {"run": lost.run, "attempt": lost.attempt, "lost_pid": lost.worker_pid}
+    with store.single() as c:
+        rows = _TAKE_OVER.rows(c, params)
+    return task_record_from(rows[0]) if rows else None
+
+
+_COMPLETING = f"""WITH done AS (
+ UPDATE tasks SET status = '{transition("complete").target.value}', finished_at = :at,
+ updated_at = :at, worker_pid = NULL, percent = 100.0, pause_requested_at = NULL
+ WHERE id = :task_id AND status IN ({_sources("complete")})
+ AND run = :run AND attempt = :attempt
+ RETURNING id, workspace_id, run
+)
+INSERT INTO notifications
+ (workspace_id, task_id, run, outcome, kind, title, description, created_at)
+ SELECT workspace_id, id, run, :outcome, :kind, :title, :description, :at FROM done
+ RETURNING task_id"""
+_TEXTS = ("outcome", "kind", "title", "description", "task_id")
+_TYPES: dict[str, TypeEngine[Any]] = {key: Text() for key in _TEXTS}
+_TYPES |= {"at": m.UTCDateTime(), "attempt": Integer()}
+_TYPES["run"] = Integer()
+
+_COMPLETE = Prepared("taskhub_complete", _COMPLETING, _TYPES)
+
+
+def complete(
+    store: Store, claimed: TaskRecord, at: datetime, note: NewNotification, output: Output | None
+) -> bool:
+    """Complete the execution ``claimed`` started, with its notification and result output,
+    in one transaction; ``False`` if it is not running (anymore), or another execution (a
+    take-over, a person's retry) owns it.
+
+    On Postgres the outcome and the notification are one prepared statement in autocommit when
+    there is no output (the common no-op case), and share a transaction with the output upsert
+    otherwise; elsewhere the state machine's transition does the same in a transaction.
+    """
+    if not store.is_postgres:
+        return _complete_portably(store, claimed, at, note, output)
+    params: dict[str, Any] = {"task_id": claimed.id, "at": at, "attempt": claimed.attempt}
+    params["run"] = claimed.run
+    params["outcome"] = note.outcome.value
+    params |= {"kind": note.kind, "title": note.title, "description": note.description}
+    if output is None:
+        with store.single() as c:
+            return bool(_COMPLETE.rows(c, params))
+    with store.begin() as c:
+        if not _COMPLETE.rows(c, params):
+            return False
+        upsert_output(c, claimed.id, output, at)
+        return True
+
+
+def _complete_portably(
+    store: Store, claimed: TaskRecord, at: datetime, note: NewNotification, output: Output | None
+) -> bool:
+    values = {"finished_at": at, "worker_pid": None, "percent": 100.0, "pause_requested_at": None}
+    with store.begin() as c:
+        record = store.transition(
+            claimed.id, "complete", values, owner=claimed, conn=c, notify=lambda _: note
+        )
+        if record is not None and output is not None:
+            upsert_output(c, claimed.id, output, at)
+        return record is not None

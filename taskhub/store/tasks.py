@@ -1,0 +1,411 @@
+"""The repository: every query taskhub makes lives here, and nothing else touches the database.
+
+Status changes go through :meth:`Store.transition`, one compare-and-set ``UPDATE`` guarded by
+the state machine in :mod:`taskhub.domain.states`. Driver errors are wrapped in :class:`StoreError`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Connection, Engine, and_, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from taskhub.domain.clock import now
+from taskhub.domain.errors import NotFoundError, StoreError, TransitionError
+from taskhub.domain.records import ErrorInfo, NewNotification, NewTask, TaskRecord
+from taskhub.domain.states import Status, TaskType, transition
+from taskhub.store import tables as m
+from taskhub.store.db import READ_ONLY
+from taskhub.store.rows import attempt_record, new_row, task_record
+
+T = m.tasks
+R = TypeVar("R")
+log = logging.getLogger(__name__)
+
+RECONNECT_DELAYS_S = (0.05, 0.25, 1.0)  # an idempotent operation's retries on a lost connection
+
+
+def owned_by(execution: TaskRecord) -> ColumnElement[bool]:
+    """The row still belongs to the execution that claimed it: same run and attempt, running.
+
+    (run, attempt) is the fencing token: a take-over or a person's retry changes it, so a
+    superseded execution's late writes match nothing.
+    """
+    return and_(
+        T.c.id == execution.id,
+        T.c.run == execution.run,
+        T.c.attempt == execution.attempt,
+        T.c.status == Status.IN_PROGRESS.value,
+    )
+
+
+@dataclass(frozen=True)
+class TaskFilter:
+    """Which tasks of one workspace: every set field must match (:mod:`taskhub.store.queries`)."""
+
+    workspace_id: str
+    status: Status | None = None
+    task_name: str | None = None
+    type: TaskType | None = None
+    origin: str | None = None
+    q: str | None = None  # case-insensitive search in the display name
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+
+
+class Store:
+    """All SQL. Methods take an optional ``conn`` to join the caller's transaction."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.is_postgres = engine.dialect.name == "postgresql"
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._pinned: threading.local | None = None
+
+    def pin_connections(self) -> None:
+        """From now on each thread keeps one autocommit connection for :meth:`single`.
+
+        For worker processes, which run a few statements per task: no pool checkout, no
+        isolation-level reset on check-in. Call it in each process after it forked.
+        """
+        self._pinned = threading.local()
+
+    @contextmanager
+    def begin(self, conn: Connection | None = None) -> Iterator[Connection]:
+        """A transaction, or the caller's own when ``conn`` is given."""
+        if conn is not None:
+            yield conn
+            return
+        try:
+            with self.engine.begin() as own:
+                yield own
+        except SQLAlchemyError as exc:
+            raise StoreError.of(exc) from exc
+
+    @contextmanager
+    def single(self) -> Iterator[Connection]:
+        """For one statement: on Postgres in autocommit, saving the BEGIN/COMMIT round trips."""
+        if not self.is_postgres:
+            with self.begin() as c:
+                yield c
+            return
+        if self._pinned is None:
+            try:
+                with self._autocommit.connect() as c:
+                    yield c
+            except SQLAlchemyError as exc:
+                raise StoreError.of(exc) from exc
+            return
+        conn: Connection | None = getattr(self._pinned, "conn", None)
+        try:
+            if conn is None:
+                conn = self._pinned.conn = self._autocommit.connect()
+            yield conn
+        except SQLAlchemyError as exc:
+            self._pinned.conn = None  # broken or closed: the next call opens another
+            if conn is not None:
+                with suppress(SQLAlchemyError):
+                    conn.close()
+            raise StoreError.of(exc) from exc
+
+    def idempotent(self, work: Callable[[], R]) -> R:
+        """Run ``work``, an idempotent read or write, again when the server dropped the
+        connection it used (a few times, briefly): a restarted or failed-over database, or an
+        idle connection closed by a proxy, costs a task nothing."""
+        for delay in (*RECONNECT_DELAYS_S, None):
+            try:
+                return work()
+            except StoreError as exc:
+                if delay is None or not exc.disconnected:
+                    raise
+                log.warning("database connection lost (%s); trying again in %s s", exc, delay)
+                time.sleep(delay)
+        raise AssertionError("unreachable")
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only transaction (on SQLite it never waits for a writer)."""
+        try:
+            with self.engine.connect().execution_options(**{READ_ONLY: True}) as c, c.begin():
+                yield c
+        except SQLAlchemyError as exc:
+            raise StoreError.of(exc) from exc
+
+    # -- workspaces ------------------------------------------------------------------------
+
+    def ensure_workspace(self, name: str, plan: str = "starter", *, now: datetime) -> str:
+        with self.begin() as conn:
+            found = conn.execute(select(m.workspaces.c.id).where(m.workspaces.c.name == name))
+            existing = found.scalar_one_or_none()
+            if existing is not None:
+                return str(existing)
+            ident = str(uuid.uuid4())
+            values = {"id": ident, "name": name, "plan": plan, "created_at": now}
+            conn.execute(insert(m.workspaces).values(values))
+            return ident
+
+    # -- submitting ------------------------------------------------------------------------
+
+    def insert_tasks(self, new: Sequence[NewTask], conn: Connection | None = None) -> None:
+        if not new:
+            return
+        with self.begin(conn) as c:
+            c.execute(insert(T), [new_row(task) for task in new])
+
+    def insert_idempotent(self, new: NewTask, conn: Connection | None = None) -> TaskRecord:
+        """Insert ``new``, or return the task already holding its idempotency key."""
+        if new.idempotency_key is None:
+            with self.begin(conn) if conn is not None else self.single() as c:
+                c.execute(insert(T).values(new_row(new)))
+            return new.as_record()
+        with self.begin(conn) as c:
+            existing = self._by_key(c, new.workspace_id, new.idempotency_key)
+            if existing is not None:
+                return existing
+            try:
+                with c.begin_nested():
+                    c.execute(insert(T).values(new_row(new)))
+            except IntegrityError:
+                found = self._by_key(c, new.workspace_id, new.idempotency_key)
+                if found is None:
+                    raise
+                return found
+            return self._get(c, new.id, new.workspace_id)
+
+    def _by_key(self, c: Connection, workspace_id: str, key: str | None) -> TaskRecord | None:
+        if key is None:
+            return None
+        where = and_(T.c.workspace_id == workspace_id, T.c.idempotency_key == key)
+        row = c.execute(select(T).where(where)).one_or_none()
+        return task_record(row) if row else None
+
+    def mark_dispatched(self, ids: Sequence[str], now: datetime) -> None:
+        with self.single() as c:
+            c.execute(update(T).where(T.c.id.in_(ids)).values(dispatched_at=now))
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def get(
+        self, task_id: str, workspace_id: str | None = None, *, detail: bool = False
+    ) -> TaskRecord:
+        with self.read() as c:
+            record = self._get(c, task_id, workspace_id)
+            return self._with_detail(c, record) if detail else record
+
+    def _get(self, c: Connection, task_id: str, workspace_id: str | None) -> TaskRecord:
+        query = select(T).where(T.c.id == task_id)
+        if workspace_id is not None:
+            query = query.where(T.c.workspace_id == workspace_id)
+        row = c.execute(query).one_or_none()
+        if row is None:
+            raise NotFoundError("task", task_id)
+        return task_record(row)
+
+    def _with_detail(self, c: Connection, record: TaskRecord) -> TaskRecord:
+        from dataclasses import replace
+
+        from taskhub.store.runs import read_steps
+
+        attempts = c.execute(
+            select(m.task_attempts)
+            .where(m.task_attempts.c.task_id == record.id)
+            .order_by(m.task_attempts.c.run, m.task_attempts.c.attempt)
+        )
+        outputs = c.execute(
+            select(m.task_outputs.c.name)
+            .where(m.task_outputs.c.task_id == record.id)
+            .order_by(m.task_outputs.c.name)
+        )
+        return replace(
+            record,
+            steps=tuple(read_steps(c, record.id)),
+            attempts=tuple(attempt_record(row) for row in attempts),
+            output_names=tuple(outputs.scalars()),
+        )
+
+    # -- the state machine -----------------------------------------------------------------
+
+    def transition(
+        self,
+        task_id: str,
+        action: str,
+        values: Mapping[str, Any],
+        *,
+        owner: TaskRecord | None = None,
+        executor: tuple[str, int] | None = None,
+        task_name: str | None = None,
+        workspace_id: str | None = None,
+        conn: Connection | None = None,
+        notify: Callable[[TaskRecord], NewNotification] | None = None,
+    ) -> TaskRecord | None:
+        """Compare-and-set: apply ``action`` if the record's status allows it, else ``None``.
+
+        Worker-side changes name who makes them: ``owner``, the execution as it was claimed
+        (see :func:`owned_by`), or ``executor``, the (worker, pid) that ran it. A change by an
+        execution that was superseded matches nothing. ``task_name``: only a record of that task.
+
+        ``notify`` builds the notification for a final outcome, written in the same transaction
+        so that it exists exactly once whatever the number of deliveries.
+        """
+        rule = transition(action)
+        clauses = [T.c.id == task_id, T.c.status.in_([s.value for s in rule.sources])]
+        if workspace_id is not None:
+            clauses.append(T.c.workspace_id == workspace_id)
+        if owner is not None:
+            clauses.append(owned_by(owner))
+        if executor is not None:
+            clauses += [T.c.worker == executor[0], T.c.worker_pid == executor[1]]
+        if task_name is not None:
+            clauses.append(T.c.task_name == task_name)
+        changes = {"updated_at": now(), **values, "status": rule.target.value}
+        statement = update(T).where(*clauses).values(changes).returning(*T.c)
+        alone = conn is None and notify is None
+        with self.single() if alone else self.begin(conn) as c:
+            row = c.execute(statement).one_or_none()
+            if row is None:
+                return None
+            record = task_record(row)
+            if notify is not None:
+                self._insert_notification(c, record, notify(record))
+            return record
+
+    def transition_or_raise(
+        self, task_id: str, workspace_id: str, action: str, values: Mapping[str, Any], **kw: Any
+    ) -> TaskRecord:
+        record = self.transition(task_id, action, values, workspace_id=workspace_id, **kw)
+        if record is None:
+            current = self.get(task_id, workspace_id)
+            raise TransitionError(task_id, action, current.status.value)
+        return record
+
+    def rerun(self, task_id: str, workspace_id: str) -> TaskRecord:
+        """A person's retry of a failed or cancelled task: a new run with all its attempts,
+        queued again."""
+        values = {
+            "run": T.c.run + 1,
+            "attempt": 0,  # a fresh budget: the next execution is attempt 1 of this run
+            "dispatched_at": None,
+            "finished_at": None,
+            "cancel_requested_at": None,
+            "pause_requested_at": None,
+            "error_type": None,
+            "error_message": None,
+            "error_traceback": None,
+            "next_attempt_at": None,
+        }
+        return self.transition_or_raise(task_id, workspace_id, "retry", values)
+
+    def request_running(
+        self, task_id: str, workspace_id: str, values: Mapping[str, Any]
+    ) -> TaskRecord | None:
+        """Ask a running task to stop (or not) at its next checkpoint; ``None`` if not running."""
+        statement = (
+            update(T)
+            .where(
+                T.c.id == task_id,
+                T.c.workspace_id == workspace_id,
+                T.c.status == Status.IN_PROGRESS.value,
+            )
+            .values(updated_at=now(), **values)
+            .returning(*T.c)
+        )
+        with self.single() as c:
+            row = c.execute(statement).one_or_none()
+        return task_record(row) if row else None
+
+    def running_limit_reached(self, c: Connection, task_id: str, limits: Mapping[str, int]) -> bool:
+        """Whether the task's workspace already runs as many tasks as its plan allows.
+
+        Call inside the claiming transaction: on Postgres a per-workspace advisory lock makes
+        count-then-claim atomic across workers; SQLite's write lock does the same.
+        """
+        W = m.workspaces
+        query = select(W.c.id, W.c.plan).join(T, T.c.workspace_id == W.c.id)
+        row = c.execute(query.where(T.c.id == task_id)).one_or_none()
+        limit = limits.get(row.plan) if row is not None else None
+        if row is None or limit is None:
+            return False
+        if c.dialect.name == "postgresql":
+            c.execute(select(func.pg_advisory_xact_lock(func.hashtext(row.id))))
+        running = select(func.count()).where(
+            T.c.workspace_id == row.id, T.c.status == Status.IN_PROGRESS.value
+        )
+        return int(c.execute(running).scalar_one()) >= limit
+
+    def record_attempt_error(
+        self, conn: Connection, record: TaskRecord, error: ErrorInfo, now: datetime
+    ) -> None:
+        conn.execute(
+            insert(m.task_attempts).values(
+                task_id=record.id,
+                run=record.run,
+                attempt=record.attempt,
+                worker=record.worker,
+                started_at=record.started_at or now,
+                finished_at=now,
+                error_type=error.type,
+                error_message=error.message,
+                error_traceback=error.traceback,
+            )
+        )
+
+    def _insert_notification(self, c: Connection, record: TaskRecord, new: NewNotification) -> None:
+        c.execute(
+            insert(m.notifications).values(
+                workspace_id=record.workspace_id,
+                task_id=record.id,
+                run=record.run,
+                outcome=new.outcome.value,
+                kind=new.kind,
+                title=new.title,
+                description=new.description,
+                created_at=record.finished_at,
+            )
+        )
+
+    # -- recovery --------------------------------------------------------------------------
+
+    def undispatched(self, created_before: datetime, limit: int = 1000) -> list[TaskRecord]:
+        query = (
+            select(T)
+            .where(T.c.status == Status.PENDING.value, T.c.dispatched_at.is_(None))
+            .where(T.c.created_at < created_before)
+            .order_by(T.c.created_at)
+            .limit(limit)
+        )
+        with self.read() as c:
+            return [task_record(row) for row in c.execute(query)]
+
+    def published_pending(self, before: datetime, limit: int = 1000) -> list[TaskRecord]:
+        """Pending records last published before ``before``, oldest first."""
+        query = (
+            select(T)
+            .where(T.c.status == Status.PENDING.value, T.c.dispatched_at < before)
+            .order_by(T.c.dispatched_at)
+            .limit(limit)
+        )
+        with self.read() as c:
+            return [task_record(row) for row in c.execute(query)]
+
+    def lost(self, heartbeat_before: datetime, retry_due_before: datetime) -> list[TaskRecord]:
+        """Running tasks whose heartbeat went stale, and retries whose message never came."""
+        stale = and_(T.c.status == Status.IN_PROGRESS.value, T.c.heartbeat_at < heartbeat_before)
+        overdue = and_(T.c.status == Status.RETRYING.value, T.c.next_attempt_at < retry_due_before)
+        with self.read() as c:
+            return [task_record(row) for row in c.execute(select(T).where(or_(stale, overdue)))]
+
+    def overdue(self, at: datetime) -> list[TaskRecord]:
+        """Waiting records whose deadline passed before any worker started them."""
+        waiting = T.c.status.in_([Status.PENDING.value, Status.RETRYING.value])
+        with self.read() as c:
+            query = select(T).where(waiting, T.c.deadline.is_not(None), T.c.deadline < at)
+            return [task_record(row) for row in c.execute(query)]

@@ -1,0 +1,170 @@
+"""The one publisher: every message taskhub sends (tasks and webhook deliveries) goes out here.
+
+The record is committed before its message goes out. A publish that fails leaves the record
+``pending`` with no ``dispatched_at``; the sweep (:mod:`taskhub.worker.sweep`) publishes it again.
+It also counts the broker's queues, which is how the sweep tells a lost message.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from typing import Any
+
+from celery import Celery
+from kombu.connection import Connection
+from kombu.exceptions import KombuError, OperationalError
+from kombu.messaging import Producer
+
+from taskhub.domain.clock import now
+from taskhub.domain.errors import DispatchError
+from taskhub.domain.records import TaskRecord
+from taskhub.domain.settings import Settings
+from taskhub.store.tasks import Store
+from taskhub.worker.app import INTERACTIVE_PUBLISH_RETRY_POLICY, broker_priority
+
+log = logging.getLogger(__name__)
+SENT_EVENTS_BATCH = 1000  # task-sent events per message
+
+
+class SentEvents:
+    """Celery's task-sent events of one batch publish, sent as one message instead of one each.
+
+    Celery calls ``publish`` on the ``event_dispatcher`` given to ``send_task`` (only when
+    sent events are on); a list of events in one message is what Celery's event receivers,
+    Flower's included, accept since Celery 4. The events are for monitoring: a failure to send
+    them is logged, and the tasks stay published.
+    """
+
+    def __init__(self, app: Celery, producer: Producer) -> None:
+        self._events = app.events.Dispatcher(
+            connection=producer.connection, buffer_group={"task"}, buffer_limit=SENT_EVENTS_BATCH
+        )
+
+    def publish(self, type: str, fields: dict[str, Any], producer: Producer, **_: Any) -> None:
+        self._events.send(type, **fields)
+
+    def flush(self) -> None:
+        try:
+            self._events.flush(errors=False)
+        except (OperationalError, KombuError, OSError):
+            log.warning("task-sent events of a batch were not sent", exc_info=True)
+        finally:
+            self._events.close()
+
+
+class Dispatcher:
+    """Sends on ``app``'s broker, as ``settings`` say, and stamps the records in ``store``."""
+
+    def __init__(self, app: Celery, settings: Settings, store: Store) -> None:
+        self._app = app
+        self._settings = settings
+        self._store = store
+
+    def publish(
+        self,
+        records: Sequence[TaskRecord],
+        *,
+        countdown_s: float | None = None,
+        interactive: bool = False,
+    ) -> list[TaskRecord]:
+        """Send one message per record, then stamp them dispatched; returns them as stamped.
+
+        ``interactive``: someone waits for the answer, so a broker that fails gets one quick
+        retry (:data:`~taskhub.worker.app.INTERACTIVE_PUBLISH_RETRY_POLICY`), not three.
+        Raises ``DispatchError``.
+        """
+        if not records:
+            return []
+        app, settings = self._app, self._settings
+        policy = INTERACTIVE_PUBLISH_RETRY_POLICY if interactive else None  # None: the app's
+        try:
+            with app.producer_or_acquire() as producer:
+                batch = len(records) > 1 and settings.sent_events
+                events = SentEvents(app, producer) if batch else None
+                for record in records:
+                    o = record.options
+                    app.send_task(
+                        record.task_name,
+                        kwargs=record.input,
+                        task_id=record.id,
+                        priority=broker_priority(settings, o.priority),
+                        queue=o.queue,
+                        expires=o.deadline,
+                        countdown=countdown_s,
+                        producer=producer,
+                        soft_time_limit=o.timeout_s,
+                        time_limit=o.timeout_s + settings.hard_timeout_grace_s,
+                        retries=max(record.attempt, 0),
+                        event_dispatcher=events,
+                        retry_policy=policy,
+                    )
+                if events is not None:
+                    events.flush()
+        except (OperationalError, KombuError, OSError) as exc:
+            raise DispatchError(f"broker unreachable: {exc}") from exc
+        at = now()
+        self._store.mark_dispatched([r.id for r in records], at)
+        return [replace(r, dispatched_at=at) for r in records]
+
+    def publish_quietly(
+        self,
+        records: Sequence[TaskRecord],
+        *,
+        countdown_s: float | None = None,
+        interactive: bool = False,
+    ) -> list[TaskRecord]:
+        """Publish, logging a broker failure (one line) instead of raising: the sweep will
+        resend. Returns the records dispatched or, if the broker failed, with the reason in
+        ``dispatch_error`` and no ``dispatched_at``."""
+        try:
+            return self.publish(records, countdown_s=countdown_s, interactive=interactive)
+        except DispatchError as exc:
+            log.warning(
+                "publish of %d task(s) failed, the sweep will resend: %s", len(records), exc
+            )
+            log.debug("the publish failure in full", exc_info=True)
+            return [replace(r, dispatch_error=str(exc)) for r in records]
+
+    def publish_deliveries(self, ids: Sequence[int], *, task_name: str, priority: int) -> None:
+        """Queue one ``task_name(delivery_id)`` message per outbound webhook delivery; a broker
+        failure is logged (the sweep queues them again), never raised."""
+        if not ids:
+            return
+        app, settings = self._app, self._settings
+        try:
+            with app.producer_or_acquire() as producer:
+                for delivery_id in ids:
+                    app.send_task(
+                        task_name,
+                        args=(delivery_id,),
+                        queue=settings.default_queue,
+                        priority=broker_priority(settings, priority),
+                        producer=producer,
+                    )
+        except Exception as exc:  # the broker's own message may name its URL: keep only the kind
+            log.warning(
+                "could not queue %d webhook deliveries (%s); the sweep will queue them again",
+                len(ids),
+                type(exc).__name__,
+            )
+
+    def queue_depths(self, queues: Iterable[str]) -> dict[str, int] | None:
+        """How many messages wait in each queue; ``None`` if the broker cannot be reached."""
+        try:
+            with self._app.connection_for_read() as conn:
+                return {queue: _depth(conn, queue) for queue in queues}
+        except (OperationalError, KombuError, OSError):
+            log.warning("sweep: the broker cannot be reached to count its queues")
+            return None
+
+
+def _depth(conn: Connection, queue: str) -> int:
+    with conn.channel() as channel:
+        try:
+            return int(channel.queue_declare(queue=queue, passive=True).message_count)
+        except conn.channel_errors as exc:
+            if "NOT_FOUND" in str(exc) or getattr(exc, "reply_code", None) == 404:
+                return 0  # no such queue: nothing waits in it
+            raise OperationalError(f"cannot count queue {queue!r}: {exc}") from exc

@@ -1,0 +1,134 @@
+"""The recovery sweep: what puts the records' promises back on the broker, and when it runs.
+
+One round (:class:`Sweep`) publishes records never published (the broker was down at submit),
+recovers lost executions (stale heartbeats, retries whose message never came), expires missed
+deadlines, republishes lost messages, and queues again lost webhook deliveries. Every step is a
+compare-and-set or a publish whose duplicate runs nothing, so two rounds at once are harmless.
+
+It runs inside beat's own process, on a timer of its own (:class:`Sweeper`). It used to be a
+beat entry that sent a ``taskhub.sweep`` message for a worker to run; that needs a broker that
+accepts writes and a free worker — exactly what is missing when recovery matters (a broker at
+its memory limit, restarted empty, or every worker busy). Run in beat's process, the sweep
+reaches the database every ``sweep_interval_s`` whatever the broker does, and publishes what it
+recovers as soon as the broker takes messages again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from taskhub.domain.clock import now
+from taskhub.domain.records import TaskRecord
+from taskhub.domain.settings import Settings
+from taskhub.store.tasks import Store
+from taskhub.worker.publisher import Dispatcher
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    republished: int  # never published (the broker was down when they were submitted)
+    recovered: int  # lost executions: stale heartbeats, retries whose message never came
+    expired: int
+    webhooks: int = 0  # deliveries queued again
+    redelivered: int = 0  # published, but their message is gone from the broker
+
+
+class Sweep:
+    """One round of recovery, from the records. ``expire`` ends a task whose deadline passed;
+    ``recover_webhooks`` queues lost webhook deliveries again and says how many."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        dispatcher: Dispatcher,
+        expire: Callable[[str], object],
+        recover_webhooks: Callable[[], int],
+    ) -> None:
+        self._settings = settings
+        self._store = store
+        self._dispatcher = dispatcher
+        self._expire = expire
+        self._recover_webhooks = recover_webhooks
+
+    def __call__(self) -> SweepReport:
+        settings, store, at = self._settings, self._store, now()
+        undispatched = store.undispatched(at - timedelta(seconds=settings.dispatch_grace_s))
+        lost = store.lost(
+            heartbeat_before=at - timedelta(seconds=settings.heartbeat_timeout_s),
+            retry_due_before=at - timedelta(seconds=settings.heartbeat_timeout_s),
+        )
+        expired = store.overdue(at)
+        for record in expired:
+            self._expire(record.id)
+        self._dispatcher.publish_quietly(undispatched)
+        self._dispatcher.publish_quietly(lost)
+        redelivered = self._lost_messages(at)
+        self._dispatcher.publish_quietly(redelivered)
+        hooks = self._recover_webhooks()
+        report = SweepReport(len(undispatched), len(lost), len(expired), hooks, len(redelivered))
+        if any(vars(report).values()):
+            log.info("sweep: %s", report)
+        return report
+
+    def _lost_messages(self, at: datetime) -> list[TaskRecord]:
+        """Pending records published a while ago whose message the broker no longer holds.
+
+        The broker cannot say cheaply which messages it holds, but it can count a queue: a
+        record published more than ``lost_message_after_s`` ago whose queue is empty was lost
+        (nothing waits there, and a worker that took it would have started it). Past
+        ``lost_message_busy_after_s`` a record is published again whatever its queue holds. A
+        duplicate runs nothing: the claim lets one message start the record.
+        """
+        idle_cutoff = at - timedelta(seconds=self._settings.lost_message_after_s)
+        busy_cutoff = at - timedelta(seconds=self._settings.lost_message_busy_after_s)
+        candidates = self._store.published_pending(idle_cutoff)
+        if not candidates:
+            return []
+        depths = self._dispatcher.queue_depths({record.options.queue for record in candidates})
+        if depths is None:
+            return []  # the broker is down: nothing can be published anyway
+        return [
+            r
+            for r in candidates
+            if depths[r.options.queue] == 0 or (r.dispatched_at or at) < busy_cutoff
+        ]
+
+
+class Sweeper:
+    """A daemon thread calling ``sweep`` every ``interval_s`` until :meth:`stop`."""
+
+    def __init__(self, sweep: Callable[[], object], interval_s: float) -> None:
+        self._sweep = sweep
+        self._interval_s = interval_s
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        if self.running:
+            return
+        self._stopped.clear()
+        self._thread = threading.Thread(target=self._loop, name="taskhub-sweep", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        self._stopped.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+
+    def _loop(self) -> None:
+        while not self._stopped.wait(self._interval_s):
+            try:
+                self._sweep()
+            except Exception:  # the next round tries again; a sweep must never stop sweeping
+                log.exception("recovery sweep failed; trying again in %s s", self._interval_s)
