@@ -21,7 +21,6 @@ from sqlalchemy import create_engine, text
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from taskhub import Settings, TaskHub
-from taskhub.services import accounts
 from tests.api.api_support import serving
 
 ADMIN_URL = "postgresql+psycopg2://postgres@127.0.0.1/postgres"
@@ -48,14 +47,14 @@ def fresh_database() -> str:
 
 
 def seed(hub: TaskHub, n: int) -> str:
-    workspace = accounts.create_workspace(hub, "bench", "growth")
+    workspace = hub.accounts.create_workspace("bench", "growth")
     started = time.perf_counter()
-    with hub.engine.begin() as conn:
+    with hub.store.engine.begin() as conn:
         conn.execute(text(SEED), {"ws": workspace.id, "n": n})
-    with hub.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+    with hub.store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE tasks"))
     print(f"seeded {n:,} records in {time.perf_counter() - started:.1f} s")
-    return accounts.create_key(hub, workspace.id, "bench")[1]
+    return hub.accounts.create_key(workspace.id, "bench")[1]
 
 
 def timed(client: httpx.Client, path: str, params: dict[str, object], requests: int) -> list[float]:

@@ -117,7 +117,7 @@ def fresh_database() -> None:
 
 
 def reset(hub: TaskHub) -> None:
-    with hub.engine.begin() as c:
+    with hub.store.engine.begin() as c:
         c.execute(text("TRUNCATE tasks CASCADE"))  # and every table referencing it
 
 
@@ -127,7 +127,7 @@ def completed(hub: TaskHub) -> int:
 
 def record_times(hub: TaskHub) -> Times:
     query = "SELECT created_at, started_at, finished_at FROM tasks WHERE status = 'completed'"
-    with hub.engine.connect() as c:
+    with hub.store.engine.connect() as c:
         return [(a.timestamp(), b.timestamp(), f.timestamp()) for a, b, f in c.execute(text(query))]
 
 

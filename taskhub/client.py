@@ -25,11 +25,10 @@ from taskhub.domain.errors import (
     ValidationError,
 )
 from taskhub.domain.records import Notification, Output, TaskRecord
-from taskhub.domain.registry import TaskDefinition
+from taskhub.domain.registry import TaskDefinition, task_name
 from taskhub.domain.serialize import record_from_dict
 from taskhub.domain.states import Outcome, Status
 from taskhub.domain.submissions import Seconds
-from taskhub.sdk import task_name
 
 API = "/api/v1"
 NOT_DISPATCHED = "the server recorded it but its broker could not take it yet (HTTP 202)"

@@ -13,73 +13,101 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from celery import Celery
-from sqlalchemy.orm import Session
-
 from taskhub.domain.clock import now
 from taskhub.domain.outputs import OutputCodec
-from taskhub.domain.records import NewNotification, Notification, Output, TaskRecord
-from taskhub.domain.registry import REGISTRY, TaskDefinition
+from taskhub.domain.paging import TaskFilter
+from taskhub.domain.records import Notification, Output, TaskRecord
+from taskhub.domain.registry import REGISTRY, TaskDefinition, task_name
 from taskhub.domain.settings import Settings
-from taskhub.domain.states import Outcome, Status, TaskType
+from taskhub.domain.states import Status, TaskType
 from taskhub.domain.submissions import Seconds, Submission
-from taskhub.sdk import task_name
-from taskhub.services import inbox, notifications, webhooks
-from taskhub.services import tasks as service
+from taskhub.services.accounts import Accounts
+from taskhub.services.health import Health
+from taskhub.services.inbox import Inbox
+from taskhub.services.notifications import Notifier
+from taskhub.services.tasks import Tasks
+from taskhub.services.triggers import Triggers
+from taskhub.services.webhooks import Webhooks
 from taskhub.store import db
 from taskhub.store.accounts import AccountStore
+from taskhub.store.hooks import HookStore
+from taskhub.store.notifications import NotificationStore
 from taskhub.store.queries import TaskQueries
 from taskhub.store.runs import RunStore
-from taskhub.store.tasks import Store, TaskFilter
+from taskhub.store.sessions import Session
+from taskhub.store.tasks import Store
 from taskhub.worker import signals
-from taskhub.worker.app import bind_definition, create_celery
+from taskhub.worker.app import create_celery
+from taskhub.worker.binding import Executor
 from taskhub.worker.completions import CompletionWriter
 from taskhub.worker.context import Heartbeat
 from taskhub.worker.lifecycle import Lifecycle
 from taskhub.worker.publisher import Dispatcher
+from taskhub.worker.scheduling import ScheduleEntry
 from taskhub.worker.sweep import Sweep, Sweeper, SweepReport
+from taskhub.worker.system_tasks import bind_system_tasks
 
 
 class TaskHub:
+    """One hub per process: the parts below, each given what it uses, and the SDK."""
+
     def __init__(self, settings: Settings | None = None, *, workspace: str | None = None) -> None:
-        self.settings = settings or Settings()
-        self.engine = db.make_engine(self.settings.resolved_database_url)
-        self.store = Store(self.engine)
-        self.runs = RunStore(self.store)
-        self.queries = TaskQueries(self.store)
-        self.accounts = AccountStore(self.store)
-        self.outputs = OutputCodec(self.settings.max_output_bytes)
-        self.celery: Celery = create_celery(self.settings)
-        self.dispatcher = Dispatcher(self.celery, self.settings, self.store)
-        self.lifecycle = Lifecycle(
-            self.settings, self.store, self.outputs, self.dispatcher, self._announce
+        self.settings = settings = settings or Settings()
+        self.workspace = workspace or settings.workspace
+        self.store = store = Store(db.make_engine(settings.resolved_database_url))
+        self.runs = RunStore(store)
+        self.outputs = OutputCodec(settings.max_output_bytes)
+        self.celery = create_celery(settings)
+        self.dispatcher = Dispatcher(self.celery, settings, store)
+        self.webhooks = Webhooks(settings, HookStore(store), self.dispatcher)
+        announce = Notifier(self.webhooks).announce
+        self.lifecycle = Lifecycle(settings, store, self.outputs, self.dispatcher, announce)
+        completions = CompletionWriter(self.lifecycle.complete)
+        heartbeat = Heartbeat(settings, self.runs, self.lifecycle.stop, completions.flush)
+        self.executor = Executor(
+            self.celery, settings, store, self.runs, self.outputs, self.lifecycle, heartbeat
         )
-        self.completions = CompletionWriter(self.lifecycle.complete)
-        self.heartbeat = Heartbeat(
-            self.settings, self.runs, self.lifecycle.stop, self.completions.flush
+        self.definitions = self.executor.definitions
+        self.tasks = Tasks(
+            settings,
+            store,
+            TaskQueries(store),
+            self.runs,
+            self.dispatcher,
+            self.definitions,
+            announce,
         )
+        self.accounts = Accounts(AccountStore(store))
+        self.triggers = Triggers(HookStore(store), self.tasks)
+        self.inbox = Inbox(NotificationStore(store))
+        self.health = Health(store, self.dispatcher)
         self._sweep = Sweep(
-            self.settings,
-            self.store,
+            settings,
+            store,
             self.dispatcher,
             expire=self.lifecycle.expire,
-            recover_webhooks=lambda: webhooks.recover(self),
+            recover_webhooks=self.webhooks.recover,
         )
-        self.sweeper = Sweeper(self._sweep, self.settings.sweep_interval_s)
-        self.workspace = workspace or self.settings.workspace
-        self.definitions: dict[str, TaskDefinition] = {}
+        self.sweeper = Sweeper(self._sweep, settings.sweep_interval_s)
         self._bind_tasks()
-        self._disconnect_signals = signals.connect(self)
+        self._disconnect_signals = signals.connect(
+            self.executor, self.lifecycle, completions, store, self.sweeper
+        )
 
     def _bind_tasks(self) -> None:
         for module in self.settings.imports:
             importlib.import_module(module)
-        for name, definition in REGISTRY.items():
-            bind_definition(self, definition)
-            self.definitions[name] = definition
-        from taskhub.worker.system_tasks import bind_system_tasks
+        self.executor.bind_all(REGISTRY)
+        bind_system_tasks(
+            self.celery,
+            self.settings,
+            sweep=self._sweep,
+            submit_scheduled=self._submit_scheduled,
+            deliver=self.webhooks.deliver,
+        )
 
-        bind_system_tasks(self)
+    def _submit_scheduled(self, entry: ScheduleEntry, ask: Submission) -> str:
+        return self.tasks.submit(self.workspace_id, entry.task, entry.input, ask).id
 
     @cached_property
     def workspace_id(self) -> str:
@@ -89,16 +117,15 @@ class TaskHub:
         """Bring the schema to the newest migration (``taskhub db upgrade``)."""
         db.upgrade(self.settings.resolved_database_url)
 
-    def _announce(
-        self, record: TaskRecord | None, outcome: Outcome, note: NewNotification | None
-    ) -> None:
-        notifications.announce(self, record, outcome, note)
+    def downgrade(self, revision: str) -> None:
+        """Take the schema back to ``revision`` (``taskhub db downgrade``)."""
+        db.downgrade(self.settings.resolved_database_url, revision)
 
     def close(self) -> None:
         """Stop the sweeper, disconnect this hub's Celery signal receivers, close the pool."""
         self.sweeper.stop()
         self._disconnect_signals()
-        self.engine.dispose()
+        self.store.engine.dispose()
 
     # -- the SDK (taskhub.sdk.TaskhubSDK documents it) --------------------------------------
 
@@ -122,7 +149,7 @@ class TaskHub:
         ask = Submission(
             name, priority, timeout, retries, retry_delay, deadline, idempotency_key, type, origin
         )
-        return service.submit(self, self.workspace_id, task_name(task), input, ask, session=session)
+        return self.tasks.submit(self.workspace_id, task_name(task), input, ask, session=session)
 
     def submit_many(
         self,
@@ -138,10 +165,10 @@ class TaskHub:
     ) -> list[str]:
         """Record and queue one task per input, in batches; returns their ids."""
         ask = Submission(name, priority, timeout, retries, retry_delay, deadline)
-        return service.submit_many(self, self.workspace_id, task_name(task), inputs, ask)
+        return self.tasks.submit_many(self.workspace_id, task_name(task), inputs, ask)
 
     def get(self, task_id: str) -> TaskRecord:
-        return service.get(self, self.workspace_id, task_id)
+        return self.tasks.get(self.workspace_id, task_id)
 
     def list(
         self,
@@ -153,29 +180,29 @@ class TaskHub:
     ) -> tuple[builtins.list[TaskRecord], int]:
         wanted = Status(status) if status is not None else None
         where = TaskFilter(self.workspace_id, status=wanted, task_name=task)
-        page = service.list_tasks(self, where, limit=limit, skip=skip)
+        page = self.tasks.list_tasks(where, limit=limit, skip=skip)
         return page.items, page.total
 
     def output(self, task_id: str, name: str = "result") -> Output:
-        return service.output(self, self.workspace_id, task_id, name)
+        return self.tasks.output(self.workspace_id, task_id, name)
 
     def wait(self, task_id: str, *, timeout_s: float = 60.0) -> TaskRecord:
-        return service.wait(self, self.workspace_id, task_id, timeout_s=timeout_s)
+        return self.tasks.wait(self.workspace_id, task_id, timeout_s=timeout_s)
 
     def cancel(self, task_id: str) -> TaskRecord:
-        return service.cancel(self, self.workspace_id, task_id)
+        return self.tasks.cancel(self.workspace_id, task_id)
 
     def pause(self, task_id: str) -> TaskRecord:
-        return service.pause(self, self.workspace_id, task_id)
+        return self.tasks.pause(self.workspace_id, task_id)
 
     def resume(self, task_id: str) -> TaskRecord:
-        return service.resume(self, self.workspace_id, task_id)
+        return self.tasks.resume(self.workspace_id, task_id)
 
     def retry(self, task_id: str) -> TaskRecord:
-        return service.retry(self, self.workspace_id, task_id)
+        return self.tasks.retry(self.workspace_id, task_id)
 
     def notifications(self, limit: int = 50) -> builtins.list[Notification]:
-        return inbox.page(self, self.workspace_id, limit=limit)[0]
+        return self.inbox.page(self.workspace_id, limit=limit)[0]
 
     def sweep(self) -> SweepReport:
         """One round of the recovery sweep, now (beat runs one every ``sweep_interval_s``)."""

@@ -107,11 +107,6 @@ class TaskhubSDK(Protocol):
         ...
 
 
-def task_name(task: str | TaskDefinition) -> str:
-    """The registered name ``task`` stands for."""
-    return task.name if isinstance(task, TaskDefinition) else task
-
-
 # mypy --strict checks that both implement the protocol (functions rather than ``type[...]``
 # assignments, so that its error names the member at fault).
 if TYPE_CHECKING:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
 from taskhub.api import (
     problems,
@@ -47,28 +46,10 @@ def healthz() -> dict[str, str]:
 
 def readyz(hub: HubDep) -> JSONResponse:
     """The database and the broker are reachable."""
-    checks = {"database": _database_ok(hub), "broker": _broker_ok(hub)}
+    checks = hub.health.checks()
     ready = all(checks.values())
     body = {
         "status": "ready" if ready else "unavailable",
         "checks": {name: "ok" if ok else "unreachable" for name, ok in checks.items()},
     }
     return JSONResponse(body, status_code=200 if ready else 503)
-
-
-def _database_ok(hub: TaskHub) -> bool:
-    try:
-        with hub.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except Exception:
-        return False
-    return True
-
-
-def _broker_ok(hub: TaskHub) -> bool:
-    try:
-        with hub.celery.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=2)
-    except Exception:
-        return False
-    return True

@@ -8,7 +8,6 @@ from fastapi import Depends, Request
 
 from taskhub.domain.records import Workspace
 from taskhub.hub import TaskHub
-from taskhub.services import accounts
 
 
 def get_hub(request: Request) -> TaskHub:
@@ -19,7 +18,7 @@ def get_hub(request: Request) -> TaskHub:
 def get_workspace(request: Request, hub: Annotated[TaskHub, Depends(get_hub)]) -> Workspace:
     """``Authorization: Bearer <key>`` → the key's workspace; every query is scoped to it."""
     scheme, _, key = request.headers.get("authorization", "").partition(" ")
-    return accounts.authenticate(hub, key.strip() if scheme.lower() == "bearer" else None)
+    return hub.accounts.authenticate(key.strip() if scheme.lower() == "bearer" else None)
 
 
 HubDep = Annotated[TaskHub, Depends(get_hub)]

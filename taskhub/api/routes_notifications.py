@@ -11,7 +11,6 @@ from pydantic import BaseModel
 from taskhub.api.deps import HubDep, WorkspaceDep
 from taskhub.api.pages import BAD_QUERY, NEEDS_KEY, Limit, Page, Skip, problems
 from taskhub.domain.records import Notification
-from taskhub.services import inbox
 
 router = APIRouter(tags=["notifications"], responses=problems(NEEDS_KEY))
 
@@ -58,14 +57,14 @@ def list_notifications(
     skip: Skip = 0,
 ) -> Page[NotificationOut]:
     """Newest first."""
-    items, total = inbox.page(hub, workspace.id, unread=unread, limit=limit, skip=skip)
+    items, total = hub.inbox.page(workspace.id, unread=unread, limit=limit, skip=skip)
     return Page(items=[NotificationOut.of(n) for n in items], total=total, limit=limit, skip=skip)
 
 
 @router.post("/notifications/read-all")
 def read_all(hub: HubDep, workspace: WorkspaceDep) -> Changed:
     """Mark every unread notification read."""
-    return Changed(changed=inbox.mark_all_read(hub, workspace.id))
+    return Changed(changed=hub.inbox.mark_all_read(workspace.id))
 
 
 @router.post(
@@ -74,4 +73,4 @@ def read_all(hub: HubDep, workspace: WorkspaceDep) -> Changed:
 )
 def read_one(notification_id: str, hub: HubDep, workspace: WorkspaceDep) -> NotificationOut:
     """Mark one notification read (marking it again keeps the first time)."""
-    return NotificationOut.of(inbox.mark_read(hub, workspace.id, notification_id))
+    return NotificationOut.of(hub.inbox.mark_read(workspace.id, notification_id))

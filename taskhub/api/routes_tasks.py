@@ -45,7 +45,7 @@ SAFE_FILENAME = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0
 
 def existing_task(task_id: str, hub: HubDep, workspace: WorkspaceDep) -> TaskRecord:
     """The task, looked up before a stream starts (so a missing one is a plain 404)."""
-    return service.get(hub, workspace.id, task_id)
+    return hub.tasks.get(workspace.id, task_id)
 
 
 def stream_start(
@@ -65,9 +65,7 @@ def list_tasks(
     """Tasks, most recent first. Page with `limit` and `skip` (or `offset`), or with the cursor
     `after=<next_cursor>`; `total` counts every task matching the filters."""
     where = params.to_filter(workspace.id)
-    page = service.list_tasks(
-        hub, where, limit=params.limit, skip=params.start(), after=params.after
-    )
+    page = hub.tasks.list_tasks(where, limit=params.limit, skip=params.start(), after=params.after)
     items = [record_to_dict(record) for record in page.items]
     return {
         "items": items,
@@ -100,8 +98,8 @@ def submit(
     take it yet (`dispatched: false`; the sweep publishes it). A repeated idempotency key
     (header or body) answers 200 with the task it created."""
     ask = body.submission(idempotency_key)
-    record, created = service.submit_checked(
-        hub, workspace, body.task, body.input, ask, depends_on=body.depends_on
+    record, created = hub.tasks.submit_checked(
+        workspace, body.task, body.input, ask, depends_on=body.depends_on
     )
     response.status_code = (201 if record.dispatched else 202) if created else 200
     response.headers["Location"] = f"/api/v1/tasks/{record.id}"
@@ -112,7 +110,7 @@ def submit(
 def bulk(body: BulkIn, hub: HubDep, workspace: WorkspaceDep) -> dict[str, Any]:
     """One action on many tasks of this workspace, by `ids` or by `filter` (at most
     `max_tasks`, newest first). Tasks the action does not apply to are `skipped`, with why."""
-    result = service.bulk(hub, workspace.id, body.action, body.target(workspace.id))
+    result = hub.tasks.bulk(workspace.id, body.action, body.target(workspace.id))
     return {
         "action": result.action,
         "changed": result.changed,
@@ -126,14 +124,14 @@ def bulk(body: BulkIn, hub: HubDep, workspace: WorkspaceDep) -> dict[str, Any]:
 @router.get("/tasks/{task_id}", response_model=TaskDetail, responses=problems(404))
 def get_task(task_id: str, hub: HubDep, workspace: WorkspaceDep) -> dict[str, Any]:
     """One task: status, progress, steps, attempts with their errors, output names."""
-    return record_to_dict(service.get(hub, workspace.id, task_id))
+    return record_to_dict(hub.tasks.get(workspace.id, task_id))
 
 
 def _action_route(action: Action, summary: str) -> None:
     def act(
         task_id: str, hub: HubDep, workspace: WorkspaceDep, response: Response
     ) -> dict[str, Any]:
-        record = service.act(hub, workspace.id, action, task_id)
+        record = hub.tasks.act(workspace.id, action, task_id)
         if record.status is Status.PENDING and not record.dispatched:
             response.status_code = 202  # queued again, but the broker could not take it yet
         return record_to_dict(record)
@@ -174,7 +172,7 @@ def get_output(
     download: Annotated[bool, Query(description="Send as an attachment named `name`.")] = False,
 ) -> Response:
     """One named output of a task."""
-    output = service.output(hub, workspace.id, task_id, name)
+    output = hub.tasks.output(workspace.id, task_id, name)
     headers = {"Content-Disposition": _attachment(output.name)} if download else None
     return Response(output.content, media_type=_media_type(output), headers=headers)
 
@@ -227,4 +225,4 @@ async def workspace_events(
 )
 def task_definitions(hub: HubDep) -> list[dict[str, Any]]:
     """The registered tasks and the defaults a submission gets."""
-    return [definition_to_dict(d, hub.settings) for d in service.definitions(hub)]
+    return [definition_to_dict(d, hub.settings) for d in hub.tasks.definitions()]

@@ -14,8 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from taskhub.api.deps import HubDep, WorkspaceDep
 from taskhub.api.pages import BAD_BODY, BAD_QUERY, NEEDS_KEY, Limit, Page, Skip, problems
-from taskhub.services import triggers
-from taskhub.store.hooks import Trigger, TriggerDelivery
+from taskhub.domain.hooks import Trigger, TriggerDelivery
 
 router = APIRouter(tags=["triggers"], responses=problems(NEEDS_KEY))
 hooks = APIRouter(tags=["triggers"])
@@ -75,7 +74,7 @@ class Accepted(BaseModel):
 @router.post("/triggers", status_code=201, responses=problems(BAD_BODY))
 def create_trigger(body: TriggerIn, hub: HubDep, workspace: WorkspaceDep) -> NewTriggerOut:
     """Create a trigger. Its secret is in this response only: keep it."""
-    trigger, secret = triggers.create(hub, workspace.id, body.name, body.task, body.input_mapping)
+    trigger, secret = hub.triggers.create(workspace.id, body.name, body.task, body.input_mapping)
     return NewTriggerOut(**TriggerOut.of(trigger).model_dump(), secret=secret)
 
 
@@ -84,13 +83,13 @@ def list_triggers(
     hub: HubDep, workspace: WorkspaceDep, limit: Limit = 25, skip: Skip = 0
 ) -> Page[TriggerOut]:
     """The workspace's triggers, newest first (no secrets)."""
-    items, total = triggers.page(hub, workspace.id, limit=limit, skip=skip)
+    items, total = hub.triggers.page(workspace.id, limit=limit, skip=skip)
     return Page(items=[TriggerOut.of(t) for t in items], total=total, limit=limit, skip=skip)
 
 
 @router.get("/triggers/{trigger_id}", responses=problems(NOT_FOUND))
 def get_trigger(trigger_id: str, hub: HubDep, workspace: WorkspaceDep) -> TriggerOut:
-    return TriggerOut.of(triggers.get(hub, workspace.id, trigger_id))
+    return TriggerOut.of(hub.triggers.get(workspace.id, trigger_id))
 
 
 @router.delete(
@@ -101,7 +100,7 @@ def get_trigger(trigger_id: str, hub: HubDep, workspace: WorkspaceDep) -> Trigge
 )
 def delete_trigger(trigger_id: str, hub: HubDep, workspace: WorkspaceDep) -> Response:
     """Delete a trigger: its hook answers 404 from now on."""
-    triggers.delete(hub, workspace.id, trigger_id)
+    hub.triggers.delete(workspace.id, trigger_id)
     return Response(status_code=204)
 
 
@@ -110,7 +109,7 @@ def list_deliveries(
     trigger_id: str, hub: HubDep, workspace: WorkspaceDep, limit: Limit = 25, skip: Skip = 0
 ) -> Page[DeliveryOut]:
     """The deliveries the trigger accepted, newest first, with the task each created."""
-    items, total = triggers.deliveries(hub, workspace.id, trigger_id, limit=limit, skip=skip)
+    items, total = hub.triggers.deliveries(workspace.id, trigger_id, limit=limit, skip=skip)
     return Page(items=[DeliveryOut.of(d) for d in items], total=total, limit=limit, skip=skip)
 
 
@@ -132,5 +131,5 @@ async def receive(trigger_id: str, request: Request, hub: HubDep) -> Accepted:
     ``webhook-timestamp``, ``webhook-signature``); submits the trigger's task. A repeated
     ``webhook-id`` answers with the task its first delivery created."""
     body = await request.body()
-    task_id = await run_in_threadpool(triggers.receive, hub, trigger_id, request.headers, body)
+    task_id = await run_in_threadpool(hub.triggers.receive, trigger_id, request.headers, body)
     return Accepted(task_id=task_id)

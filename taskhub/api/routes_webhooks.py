@@ -10,8 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from taskhub.api.deps import HubDep, WorkspaceDep
 from taskhub.api.pages import BAD_BODY, BAD_QUERY, NEEDS_KEY, Limit, Page, Skip, problems
-from taskhub.services import webhooks
-from taskhub.store.hooks import Subscription, WebhookDelivery
+from taskhub.domain.hooks import Subscription, WebhookDelivery
 
 router = APIRouter(tags=["webhooks"], responses=problems(NEEDS_KEY))
 NOT_FOUND = {404: "No such subscription in this workspace (or it was deleted)."}
@@ -59,7 +58,7 @@ class DeliveryOut(BaseModel):
 @router.post("/webhooks", status_code=201, responses=problems(BAD_BODY))
 def subscribe(body: SubscriptionIn, hub: HubDep, workspace: WorkspaceDep) -> NewSubscriptionOut:
     """Subscribe a URL to the workspace's notifications. The secret is in this response only."""
-    subscription, secret = webhooks.subscribe(hub, workspace.id, body.url)
+    subscription, secret = hub.webhooks.subscribe(workspace.id, body.url)
     return NewSubscriptionOut(**SubscriptionOut.of(subscription).model_dump(), secret=secret)
 
 
@@ -68,13 +67,13 @@ def list_subscriptions(
     hub: HubDep, workspace: WorkspaceDep, limit: Limit = 25, skip: Skip = 0
 ) -> Page[SubscriptionOut]:
     """The workspace's subscriptions, newest first (no secrets)."""
-    items, total = webhooks.page(hub, workspace.id, limit=limit, skip=skip)
+    items, total = hub.webhooks.page(workspace.id, limit=limit, skip=skip)
     return Page(items=[SubscriptionOut.of(s) for s in items], total=total, limit=limit, skip=skip)
 
 
 @router.get("/webhooks/{subscription_id}", responses=problems(NOT_FOUND))
 def get_subscription(subscription_id: str, hub: HubDep, workspace: WorkspaceDep) -> SubscriptionOut:
-    return SubscriptionOut.of(webhooks.get(hub, workspace.id, subscription_id))
+    return SubscriptionOut.of(hub.webhooks.get(workspace.id, subscription_id))
 
 
 @router.delete(
@@ -85,7 +84,7 @@ def get_subscription(subscription_id: str, hub: HubDep, workspace: WorkspaceDep)
 )
 def unsubscribe(subscription_id: str, hub: HubDep, workspace: WorkspaceDep) -> Response:
     """Stop sending to this URL (deliveries still pending are not sent)."""
-    webhooks.unsubscribe(hub, workspace.id, subscription_id)
+    hub.webhooks.unsubscribe(workspace.id, subscription_id)
     return Response(status_code=204)
 
 
@@ -94,5 +93,5 @@ def list_deliveries(
     subscription_id: str, hub: HubDep, workspace: WorkspaceDep, limit: Limit = 25, skip: Skip = 0
 ) -> Page[DeliveryOut]:
     """Each notification sent to this URL: pending, delivered or failed, with its attempts."""
-    items, total = webhooks.deliveries(hub, workspace.id, subscription_id, limit=limit, skip=skip)
+    items, total = hub.webhooks.deliveries(workspace.id, subscription_id, limit=limit, skip=skip)
     return Page(items=[DeliveryOut.of(d) for d in items], total=total, limit=limit, skip=skip)

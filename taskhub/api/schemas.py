@@ -12,11 +12,11 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from taskhub.domain.errors import ValidationError
+from taskhub.domain.paging import TaskFilter
 from taskhub.domain.registry import PRIORITY_MAX, PRIORITY_MIN
 from taskhub.domain.states import Status, StepStatus, TaskType
 from taskhub.domain.submissions import MAX_KEY_CHARS, MAX_NAME_CHARS, Submission
 from taskhub.services.tasks import BULK_MAX
-from taskhub.store.tasks import TaskFilter
 
 MAX_PAGE = 100
 Seconds = Annotated[float, Field(strict=True)]

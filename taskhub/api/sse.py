@@ -27,7 +27,6 @@ from taskhub.domain.live import BATCH, ChangeFeed
 from taskhub.domain.records import TaskChange
 from taskhub.domain.serialize import change_to_dict
 from taskhub.hub import TaskHub
-from taskhub.services import tasks as service
 
 POLL_S = 0.5
 KEEPALIVE_S = 14.0  # under FastAPI's own 15 s ping, so ours is the one sent
@@ -97,7 +96,7 @@ async def task_stream(
     """The task's current state, then each change, ending after its final status."""
     last: TaskChange | None = None
     while not await slot.over():
-        found = await run_in_threadpool(service.changes, hub, workspace_id, None, task_id)
+        found = await run_in_threadpool(hub.tasks.changes, workspace_id, None, task_id)
         if not found:
             return  # gone
         if found[0] != last:
@@ -117,7 +116,7 @@ async def workspace_stream(
     feed = ChangeFeed(since)
     while not await slot.over():
         start = feed.query_from()
-        batch = await run_in_threadpool(service.changes, hub, workspace_id, start, limit=BATCH)
+        batch = await run_in_threadpool(hub.tasks.changes, workspace_id, start, limit=BATCH)
         fresh = feed.fresh(batch)
         for change in fresh:
             yield slot.sent(event(change))

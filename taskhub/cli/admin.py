@@ -11,7 +11,6 @@ import typer
 from taskhub.cli import render as render
 from taskhub.cli.common import command, opened
 from taskhub.domain.plans import Plan
-from taskhub.services import accounts
 
 workspace_app = typer.Typer(no_args_is_help=True, help="Workspaces: each has a plan and API keys.")
 key_app = typer.Typer(no_args_is_help=True, help="API keys: create (shown once), list, revoke.")
@@ -57,8 +56,8 @@ def workspace_create(
 ) -> None:
     """Create a workspace and its first API key (printed once)."""
     with opened() as hub:
-        workspace = accounts.create_workspace(hub, name, plan.value)
-        key, plaintext = accounts.create_key(hub, workspace.id, "default")
+        workspace = hub.accounts.create_workspace(name, plan.value)
+        key, plaintext = hub.accounts.create_key(workspace.id, "default")
     render.out().print(render.workspace_created(workspace, key, plaintext))
 
 
@@ -69,8 +68,8 @@ def key_create(
 ) -> None:
     """Create an API key for a workspace (printed once)."""
     with opened() as hub:
-        owner = accounts.workspace_named(hub, workspace)
-        key, plaintext = accounts.create_key(hub, owner.id, name)
+        owner = hub.accounts.workspace_named(workspace)
+        key, plaintext = hub.accounts.create_key(owner.id, name)
     render.out().print(render.key_created(key, plaintext))
 
 
@@ -78,7 +77,7 @@ def key_create(
 def key_list(workspace: WorkspaceName) -> None:
     """List a workspace's API keys (their prefixes; never the keys)."""
     with opened() as hub:
-        keys = accounts.list_keys(hub, accounts.workspace_named(hub, workspace).id)
+        keys = hub.accounts.list_keys(hub.accounts.workspace_named(workspace).id)
     render.out().print(render.keys_table(keys))
 
 
@@ -89,5 +88,5 @@ def key_revoke(
 ) -> None:
     """Revoke an API key: requests with it get 401 from now on."""
     with opened() as hub:
-        accounts.revoke_key(hub, accounts.workspace_named(hub, workspace).id, key_id)
+        hub.accounts.revoke_key(hub.accounts.workspace_named(workspace).id, key_id)
     render.out().print(f"revoked key {key_id}")

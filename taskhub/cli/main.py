@@ -34,8 +34,6 @@ from taskhub.domain.serialize import record_to_dict
 from taskhub.domain.settings import Settings
 from taskhub.domain.states import Status
 from taskhub.hub import TaskHub
-from taskhub.services import accounts
-from taskhub.store import db
 
 POLL_S = 0.2
 STOP_TIMEOUT_S = 10.0
@@ -112,7 +110,8 @@ def db_upgrade() -> None:
 @command("downgrade", group=db_app)
 def db_downgrade(revision: Annotated[str, typer.Argument(help="e.g. -1, base")]) -> None:
     """Downgrade the schema to REVISION."""
-    db.downgrade(Settings().resolved_database_url, revision)
+    with opened() as hub:
+        hub.downgrade(revision)
     render.out().print(f"database downgraded to {revision}")
 
 
@@ -126,7 +125,7 @@ def dev(
     settings = Settings()
     with opened(settings) as hub:
         hub.migrate()
-        _, api_key = accounts.create_key(hub, hub.workspace_id, "dev")  # creates the workspace
+        _, api_key = hub.accounts.create_key(hub.workspace_id, "dev")  # creates the workspace
     api_url = f"http://127.0.0.1:{api_port}"
     children: dict[str, subprocess.Popen[bytes]] = {}
     try:

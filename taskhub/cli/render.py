@@ -6,7 +6,6 @@ import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from kombu.utils.url import maybe_sanitize_url
 from rich.console import Console, Group, RenderableType
 from rich.panel import Panel
 from rich.progress import (
@@ -19,11 +18,10 @@ from rich.progress import (
 )
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy.engine import make_url
 
 from taskhub.domain.records import ApiKey, AttemptRecord, StepRecord, TaskRecord, Workspace
 from taskhub.domain.records import Progress as TaskProgress
-from taskhub.domain.settings import Settings
+from taskhub.domain.settings import Settings, display_url
 from taskhub.domain.states import Status, StepStatus
 
 STATUS_STYLES: dict[str, str] = {
@@ -241,12 +239,12 @@ def show_on_bar(bar: Progress, job: TaskID, record: TaskRecord) -> None:
 
 
 def safe_db_url(settings: Settings) -> str:
-    return make_url(settings.resolved_database_url).render_as_string(hide_password=True)
+    return display_url(settings.resolved_database_url)
 
 
 def dev_panel(settings: Settings, pids: Mapping[str, int], api_url: str, api_key: str) -> Panel:
     """What ``taskhub dev`` started, and how to use it."""
-    broker = str(maybe_sanitize_url(settings.resolved_broker_url))
+    broker = display_url(settings.resolved_broker_url)
     if settings.is_embedded_broker:
         broker = f"{broker} ({settings.broker_folder})"
     facts = {

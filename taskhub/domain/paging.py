@@ -1,4 +1,5 @@
-"""Pages of tasks, and the opaque cursors that continue them (pure, no I/O).
+"""Lists of tasks: which tasks (a filter), pages of them, and the opaque cursors that continue
+them (pure, no I/O).
 
 A cursor is base64url (unpadded) of ``{"c": created_at ISO 8601, "i": id}``: the last task of the
 page it came from. It is opaque to clients, and validated when it comes back.
@@ -14,9 +15,31 @@ from datetime import datetime
 
 from taskhub.domain.errors import ValidationError
 from taskhub.domain.records import TaskRecord
-from taskhub.store.queries import Position
+from taskhub.domain.states import Status, TaskType
 
 MAX_CURSOR_CHARS = 200
+
+
+@dataclass(frozen=True)
+class TaskFilter:
+    """Which tasks of one workspace: every set field must match (:mod:`taskhub.store.queries`)."""
+
+    workspace_id: str
+    status: Status | None = None
+    task_name: str | None = None
+    type: TaskType | None = None
+    origin: str | None = None
+    q: str | None = None  # case-insensitive search in the display name
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a page ends in the list's order: the last task shown."""
+
+    created_at: datetime
+    id: str
 
 
 @dataclass(frozen=True)

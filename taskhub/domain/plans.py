@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from taskhub.domain.errors import PlanError
+from taskhub.domain.records import Workspace
+
 
 class Plan(StrEnum):
     STARTER = "starter"
@@ -31,3 +34,10 @@ def allows(plan: Plan, feature: Feature) -> bool:
 
 def cheapest_with(feature: Feature) -> Plan:
     return next(plan for plan in Plan if feature in FEATURES[plan])
+
+
+def require(workspace: Workspace, feature: Feature) -> None:
+    """Raise ``PlanError`` unless the workspace's plan includes ``feature``."""
+    plan = Plan(workspace.plan)
+    if not allows(plan, feature):
+        raise PlanError(feature.value, plan.value, cheapest_with(feature).value)

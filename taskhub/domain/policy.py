@@ -10,11 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from taskhub.domain.errors import ValidationError
-from taskhub.domain.plans import Feature
+from taskhub.domain.plans import Feature, require
 from taskhub.domain.records import Workspace
 from taskhub.domain.states import TaskType
 from taskhub.domain.submissions import Submission
-from taskhub.services.accounts import require
 
 DEPENDENCIES_LATER = (
     "dependencies between tasks arrive with pipelines and are not available yet; "

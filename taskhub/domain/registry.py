@@ -129,3 +129,8 @@ def _hint(name: str) -> str:
     if close:
         return f" (did you mean {close[0]!r}?)"
     return " (is the module defining it imported here? list it in TASKHUB_IMPORTS)"
+
+
+def task_name(task: str | TaskDefinition) -> str:
+    """The registered name ``task`` stands for."""
+    return task.name if isinstance(task, TaskDefinition) else task

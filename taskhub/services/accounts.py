@@ -10,15 +10,12 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-from typing import TYPE_CHECKING
 
 from taskhub.domain.clock import now
-from taskhub.domain.errors import AuthError, PlanError, ValidationError
-from taskhub.domain.plans import Feature, Plan, allows, cheapest_with
+from taskhub.domain.errors import AuthError, ValidationError
+from taskhub.domain.plans import Plan
 from taskhub.domain.records import ApiKey, Workspace
-
-if TYPE_CHECKING:
-    from taskhub.hub import TaskHub
+from taskhub.store.accounts import AccountStore
 
 KEY_PREFIX = "thk_"
 
@@ -35,45 +32,39 @@ def check_plan(plan: str) -> Plan:
         raise ValidationError("plan", f"must be one of {choices}, got {plan!r}") from None
 
 
-def create_workspace(hub: TaskHub, name: str, plan: str = "starter") -> Workspace:
-    if not name.strip() or len(name) > 200:
-        raise ValidationError("name", "must be 1-200 characters")
-    return hub.accounts.create_workspace(name.strip(), check_plan(plan).value, now())
+class Accounts:
+    """Workspaces and their API keys."""
 
+    def __init__(self, store: AccountStore) -> None:
+        self._store = store
 
-def create_key(hub: TaskHub, workspace_id: str, name: str = "default") -> tuple[ApiKey, str]:
-    """A new key for the workspace; the plaintext is returned here and never again."""
-    plaintext = KEY_PREFIX + secrets.token_urlsafe(32)
-    key = ApiKey(str(uuid.uuid4()), workspace_id, name, plaintext[:12], now(), None)
-    hub.accounts.insert_key(key, hash_key(plaintext))
-    return key, plaintext
+    def create_workspace(self, name: str, plan: str = "starter") -> Workspace:
+        if not name.strip() or len(name) > 200:
+            raise ValidationError("name", "must be 1-200 characters")
+        return self._store.create_workspace(name.strip(), check_plan(plan).value, now())
 
+    def create_key(self, workspace_id: str, name: str = "default") -> tuple[ApiKey, str]:
+        """A new key for the workspace; the plaintext is returned here and never again."""
+        plaintext = KEY_PREFIX + secrets.token_urlsafe(32)
+        key = ApiKey(str(uuid.uuid4()), workspace_id, name, plaintext[:12], now(), None)
+        self._store.insert_key(key, hash_key(plaintext))
+        return key, plaintext
 
-def authenticate(hub: TaskHub, plaintext: str | None) -> Workspace:
-    if not plaintext:
-        raise AuthError("an API key is required: Authorization: Bearer <key>")
-    workspace = hub.accounts.by_hash(hash_key(plaintext))
-    if workspace is None:
-        raise AuthError("the API key is not valid (unknown or revoked)")
-    return workspace
+    def authenticate(self, plaintext: str | None) -> Workspace:
+        if not plaintext:
+            raise AuthError("an API key is required: Authorization: Bearer <key>")
+        workspace = self._store.by_hash(hash_key(plaintext))
+        if workspace is None:
+            raise AuthError("the API key is not valid (unknown or revoked)")
+        return workspace
 
+    def workspace_named(self, name: str) -> Workspace:
+        return self._store.workspace(name=name)
 
-def require(workspace: Workspace, feature: Feature) -> None:
-    """Raise ``PlanError`` unless the workspace's plan includes ``feature``."""
-    plan = Plan(workspace.plan)
-    if not allows(plan, feature):
-        raise PlanError(feature.value, plan.value, cheapest_with(feature).value)
+    def list_keys(self, workspace_id: str) -> list[ApiKey]:
+        """The workspace's keys, oldest first, revoked ones included (never the key itself)."""
+        return self._store.keys(workspace_id)
 
-
-def workspace_named(hub: TaskHub, name: str) -> Workspace:
-    return hub.accounts.workspace(name=name)
-
-
-def list_keys(hub: TaskHub, workspace_id: str) -> list[ApiKey]:
-    """The workspace's keys, oldest first, revoked ones included (never the key itself)."""
-    return hub.accounts.keys(workspace_id)
-
-
-def revoke_key(hub: TaskHub, workspace_id: str, key_id: str) -> None:
-    """Revoke a live key of the workspace; ``NotFoundError`` if it has none with that id."""
-    hub.accounts.revoke_key(workspace_id, key_id, now())
+    def revoke_key(self, workspace_id: str, key_id: str) -> None:
+        """Revoke a live key of the workspace; ``NotFoundError`` if it has none with that id."""
+        self._store.revoke_key(workspace_id, key_id, now())

@@ -4,20 +4,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
+from taskhub.domain.notifications import describe
 from taskhub.domain.records import NewNotification, Notification, TaskRecord
 from taskhub.domain.states import Outcome
-from taskhub.services import webhooks
-
-if TYPE_CHECKING:
-    from taskhub.hub import TaskHub
+from taskhub.services.webhooks import Webhooks
 
 log = logging.getLogger(__name__)
 
 Callback = Callable[[Notification | NewNotification, TaskRecord], None]
-# what the worker side calls after an outcome is stored: announce() bound to a hub
-Announce = Callable[[TaskRecord | None, Outcome, NewNotification | None], None]
 CALLBACKS: list[Callback] = []
 
 
@@ -25,24 +20,6 @@ def on_notification(callback: Callback) -> Callback:
     """Register ``callback(notification, record)``; called in the worker after each outcome."""
     CALLBACKS.append(callback)
     return callback
-
-
-def describe(outcome: Outcome) -> Callable[[TaskRecord], NewNotification]:
-    """A builder for the notification of ``outcome``, given the record as it was just written."""
-
-    def build(record: TaskRecord) -> NewNotification:
-        if outcome is Outcome.COMPLETED:
-            text = f"{record.task_name} completed after {record.attempt} attempt(s)."
-            return NewNotification(outcome, f"Completed: {record.name}", text)
-        if outcome is Outcome.CANCELLED:
-            return NewNotification(outcome, f"Cancelled: {record.name}", "The task was cancelled.")
-        error = record.error
-        text = f"{error.type}: {error.message}" if error else "The task failed."
-        if error is None or error.type != "WorkerLost":  # that message counts its own attempts
-            text += f" (attempt {record.attempt} of {record.options.max_retries + 1})"
-        return NewNotification(outcome, f"Failed: {record.name}", text)
-
-    return build
 
 
 def fire(notification: NewNotification, record: TaskRecord) -> None:
@@ -54,18 +31,18 @@ def fire(notification: NewNotification, record: TaskRecord) -> None:
             log.exception("notification callback %r failed", callback)
 
 
-def announce(
-    hub: TaskHub,
-    record: TaskRecord | None,
-    outcome: Outcome,
-    note: NewNotification | None = None,
-) -> None:
-    """The one hook after an outcome's notification is stored: callbacks, then webhooks.
+class Notifier:
+    """The one hook after an outcome's notification is stored: callbacks, then webhooks."""
 
-    ``record`` is ``None`` when the transition did not happen (nothing was stored); ``note`` is
-    the notification as stored, when the caller already built it.
-    """
-    if record is None:
-        return
-    fire(note or describe(outcome)(record), record)
-    webhooks.enqueue(hub, record, outcome)
+    def __init__(self, webhooks: Webhooks) -> None:
+        self._webhooks = webhooks
+
+    def announce(
+        self, record: TaskRecord | None, outcome: Outcome, note: NewNotification | None = None
+    ) -> None:
+        """``record`` is ``None`` when the transition did not happen (nothing was stored);
+        ``note`` is the notification as stored, when the caller already built it."""
+        if record is None:
+            return
+        fire(note or describe(outcome)(record), record)
+        self._webhooks.enqueue(record, outcome)

@@ -12,103 +12,103 @@ import json
 import re
 import uuid
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from taskhub.domain import signing
 from taskhub.domain.clock import now
 from taskhub.domain.errors import AuthError, PayloadError, ValidationError
+from taskhub.domain.hooks import Trigger, TriggerDelivery
 from taskhub.domain.registry import lookup
 from taskhub.domain.states import TaskType
 from taskhub.domain.submissions import Submission
-from taskhub.services import tasks as service
-from taskhub.store.hooks import HookStore, Trigger, TriggerDelivery
-
-if TYPE_CHECKING:
-    from taskhub.hub import TaskHub
+from taskhub.services.tasks import Tasks
+from taskhub.store.hooks import HookStore
 
 MAX_NAME_CHARS = 200
 MAX_WEBHOOK_ID_CHARS = 150  # the idempotency key "webhook:<trigger id>:<webhook id>" fits 200
 POINTER = re.compile(r"(/([^~/]|~[01])*)*")  # RFC 6901: "~" only as "~0" or "~1"
 
 
-def create(
-    hub: TaskHub,
-    workspace_id: str,
-    name: str,
-    task: str,
-    input_mapping: Mapping[str, object] | None = None,
-) -> tuple[Trigger, str]:
-    """A new trigger; its signing secret is returned here and never again."""
-    if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME_CHARS:
-        raise ValidationError("name", f"must be 1-{MAX_NAME_CHARS} characters")
-    definition = lookup(task)
-    mapping = check_mapping(input_mapping)
-    if mapping is not None:  # the input is always these keys: each must be one the task takes
-        definition.inputs.check_keys(mapping, "input_mapping")
-    secret = signing.new_secret()
-    trigger = Trigger(
-        id=str(uuid.uuid4()),
-        workspace_id=workspace_id,
-        name=name.strip(),
-        task_name=definition.name,
-        input_mapping=mapping,
-        created_at=now(),
-        secret=secret,
-    )
-    HookStore(hub.store).insert_trigger(trigger)
-    return trigger, secret
+class Triggers:
+    """Webhook triggers: signed requests that submit a task."""
 
+    def __init__(self, hooks: HookStore, tasks: Tasks) -> None:
+        self._hooks = hooks
+        self._tasks = tasks
 
-def get(hub: TaskHub, workspace_id: str, trigger_id: str) -> Trigger:
-    return HookStore(hub.store).trigger(trigger_id, workspace_id)
-
-
-def page(
-    hub: TaskHub, workspace_id: str, *, limit: int = 25, skip: int = 0
-) -> tuple[list[Trigger], int]:
-    return HookStore(hub.store).triggers(workspace_id, limit=limit, skip=skip)
-
-
-def delete(hub: TaskHub, workspace_id: str, trigger_id: str) -> None:
-    """Soft delete: the trigger and its log stay, its hook answers 404 from now on."""
-    HookStore(hub.store).delete_trigger(workspace_id, trigger_id, now())
-
-
-def deliveries(
-    hub: TaskHub, workspace_id: str, trigger_id: str, *, limit: int = 25, skip: int = 0
-) -> tuple[list[TriggerDelivery], int]:
-    hooks = HookStore(hub.store)
-    hooks.trigger(trigger_id, workspace_id)  # scope check: another workspace's is not found
-    return hooks.trigger_deliveries(trigger_id, limit=limit, skip=skip)
-
-
-def receive(hub: TaskHub, trigger_id: str, headers: Mapping[str, str], body: bytes) -> str:
-    """Verify one delivery, submit its task and log it; returns the task id.
-
-    The task and the log row are written in one transaction, and the task is published after
-    it commits. A repeated ``webhook-id`` finds the same task and adds no row. A mapped input
-    the task's signature refuses raises ``InputError`` (422): nothing is written or queued.
-    """
-    hooks = HookStore(hub.store)
-    trigger = hooks.trigger(trigger_id)
-    try:
-        webhook_id = signing.verify(trigger.secret, headers, body, now())
-    except signing.SignatureError as exc:
-        raise AuthError(f"the webhook signature was refused: {exc}") from None
-    if len(webhook_id) > MAX_WEBHOOK_ID_CHARS:
-        raise PayloadError("webhook-id", f"is longer than {MAX_WEBHOOK_ID_CHARS} characters")
-    task_input = map_input(trigger.input_mapping, parse_body(body))
-    ask = Submission(
-        type=TaskType.TRIGGERED,
-        origin=f"trigger:{trigger.id}",
-        idempotency_key=f"webhook:{trigger.id}:{webhook_id}",
-    )
-    with hooks.session() as session:
-        record = service.submit(
-            hub, trigger.workspace_id, trigger.task_name, task_input, ask, session=session
+    def create(
+        self,
+        workspace_id: str,
+        name: str,
+        task: str,
+        input_mapping: Mapping[str, object] | None = None,
+    ) -> tuple[Trigger, str]:
+        """A new trigger; its signing secret is returned here and never again."""
+        if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME_CHARS:
+            raise ValidationError("name", f"must be 1-{MAX_NAME_CHARS} characters")
+        definition = lookup(task)
+        mapping = check_mapping(input_mapping)
+        if mapping is not None:  # the input is always these keys: each must be one the task takes
+            definition.inputs.check_keys(mapping, "input_mapping")
+        secret = signing.new_secret()
+        trigger = Trigger(
+            id=str(uuid.uuid4()),
+            workspace_id=workspace_id,
+            name=name.strip(),
+            task_name=definition.name,
+            input_mapping=mapping,
+            created_at=now(),
+            secret=secret,
         )
-        hooks.log_delivery(session.connection(), trigger, webhook_id, record.id, now())
-    return record.id
+        self._hooks.insert_trigger(trigger)
+        return trigger, secret
+
+    def get(self, workspace_id: str, trigger_id: str) -> Trigger:
+        return self._hooks.trigger(trigger_id, workspace_id)
+
+    def page(
+        self, workspace_id: str, *, limit: int = 25, skip: int = 0
+    ) -> tuple[list[Trigger], int]:
+        return self._hooks.triggers(workspace_id, limit=limit, skip=skip)
+
+    def delete(self, workspace_id: str, trigger_id: str) -> None:
+        """Soft delete: the trigger and its log stay, its hook answers 404 from now on."""
+        self._hooks.delete_trigger(workspace_id, trigger_id, now())
+
+    def deliveries(
+        self, workspace_id: str, trigger_id: str, *, limit: int = 25, skip: int = 0
+    ) -> tuple[list[TriggerDelivery], int]:
+        hooks = self._hooks
+        hooks.trigger(trigger_id, workspace_id)  # scope check: another workspace's is not found
+        return hooks.trigger_deliveries(trigger_id, limit=limit, skip=skip)
+
+    def receive(self, trigger_id: str, headers: Mapping[str, str], body: bytes) -> str:
+        """Verify one delivery, submit its task and log it; returns the task id.
+
+        The task and the log row are written in one transaction, and the task is published after
+        it commits. A repeated ``webhook-id`` finds the same task and adds no row. A mapped input
+        the task's signature refuses raises ``InputError`` (422): nothing is written or queued.
+        """
+        hooks = self._hooks
+        trigger = hooks.trigger(trigger_id)
+        try:
+            webhook_id = signing.verify(trigger.secret, headers, body, now())
+        except signing.SignatureError as exc:
+            raise AuthError(f"the webhook signature was refused: {exc}") from None
+        if len(webhook_id) > MAX_WEBHOOK_ID_CHARS:
+            raise PayloadError("webhook-id", f"is longer than {MAX_WEBHOOK_ID_CHARS} characters")
+        task_input = map_input(trigger.input_mapping, parse_body(body))
+        ask = Submission(
+            type=TaskType.TRIGGERED,
+            origin=f"trigger:{trigger.id}",
+            idempotency_key=f"webhook:{trigger.id}:{webhook_id}",
+        )
+        with hooks.session() as session:
+            record = self._tasks.submit(
+                trigger.workspace_id, trigger.task_name, task_input, ask, session=session
+            )
+            hooks.log_delivery(session.connection(), trigger, webhook_id, record.id, now())
+        return record.id
 
 
 # -- payloads and JSON Pointers (pure) ---------------------------------------------------------

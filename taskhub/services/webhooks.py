@@ -17,7 +17,7 @@ import logging
 import time
 import uuid
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -25,19 +25,19 @@ import httpx
 from taskhub.domain import signing
 from taskhub.domain.clock import now
 from taskhub.domain.errors import ValidationError
+from taskhub.domain.hooks import DELIVERED, FAILED, PENDING, DeliveryJob, Subscription
+from taskhub.domain.hooks import WebhookDelivery as Delivery
 from taskhub.domain.records import Notification, TaskRecord
 from taskhub.domain.retries import backoff_s
+from taskhub.domain.settings import Settings
 from taskhub.domain.states import Outcome
 from taskhub.services import egress
-from taskhub.store.hooks import DELIVERED, FAILED, PENDING, DeliveryJob, HookStore, Subscription
-from taskhub.store.hooks import WebhookDelivery as Delivery
-
-if TYPE_CHECKING:
-    from taskhub.hub import TaskHub
+from taskhub.store.hooks import HookStore
+from taskhub.worker.publisher import Dispatcher
+from taskhub.worker.system_tasks import DELIVER
 
 log = logging.getLogger(__name__)
 
-DELIVER = "taskhub.deliver_webhook"
 DELIVERY_PRIORITY = 5
 USER_AGENT = "taskhub-webhooks/1"
 MAX_URL_CHARS = 2000
@@ -50,38 +50,110 @@ IDS = uuid.UUID("5b0f4d1e-7a54-4c5e-9a55-2f1d3c9e8b71")  # namespace of stable w
 # -- subscriptions -------------------------------------------------------------------------------
 
 
-def subscribe(hub: TaskHub, workspace_id: str, url: str) -> tuple[Subscription, str]:
-    """A new subscription; its signing secret is returned here and never again."""
-    secret = signing.new_secret()
-    url = check_url(url, allow_private=hub.settings.webhook_allow_private)
-    subscription = Subscription(str(uuid.uuid4()), workspace_id, url, now(), secret)
-    HookStore(hub.store).insert_subscription(subscription)
-    SUBSCRIBERS.forget(workspace_id)
-    return subscription, secret
+class Webhooks:
+    """Outbound webhooks: subscriptions, and the deliveries of each outcome to them."""
 
+    def __init__(self, settings: Settings, hooks: HookStore, publisher: Dispatcher) -> None:
+        self._settings = settings
+        self._hooks = hooks
+        self._publisher = publisher
 
-def get(hub: TaskHub, workspace_id: str, subscription_id: str) -> Subscription:
-    return HookStore(hub.store).subscription(workspace_id, subscription_id)
+    def subscribe(self, workspace_id: str, url: str) -> tuple[Subscription, str]:
+        """A new subscription; its signing secret is returned here and never again."""
+        secret = signing.new_secret()
+        url = check_url(url, allow_private=self._settings.webhook_allow_private)
+        subscription = Subscription(str(uuid.uuid4()), workspace_id, url, now(), secret)
+        self._hooks.insert_subscription(subscription)
+        SUBSCRIBERS.forget(workspace_id)
+        return subscription, secret
 
+    def get(self, workspace_id: str, subscription_id: str) -> Subscription:
+        return self._hooks.subscription(workspace_id, subscription_id)
 
-def page(
-    hub: TaskHub, workspace_id: str, *, limit: int = 25, skip: int = 0
-) -> tuple[list[Subscription], int]:
-    return HookStore(hub.store).subscriptions(workspace_id, limit=limit, skip=skip)
+    def page(
+        self, workspace_id: str, *, limit: int = 25, skip: int = 0
+    ) -> tuple[list[Subscription], int]:
+        return self._hooks.subscriptions(workspace_id, limit=limit, skip=skip)
 
+    def unsubscribe(self, workspace_id: str, subscription_id: str) -> None:
+        """Soft delete: its deliveries stay readable; pending ones are not sent."""
+        self._hooks.delete_subscription(workspace_id, subscription_id, now())
+        SUBSCRIBERS.forget(workspace_id)
 
-def unsubscribe(hub: TaskHub, workspace_id: str, subscription_id: str) -> None:
-    """Soft delete: its deliveries stay readable; pending ones are not sent."""
-    HookStore(hub.store).delete_subscription(workspace_id, subscription_id, now())
-    SUBSCRIBERS.forget(workspace_id)
+    def deliveries(
+        self, workspace_id: str, subscription_id: str, *, limit: int = 25, skip: int = 0
+    ) -> tuple[list[Delivery], int]:
+        hooks = self._hooks
+        hooks.subscription(workspace_id, subscription_id)  # scope check
+        return hooks.webhook_deliveries(subscription_id, limit=limit, skip=skip)
 
+    def enqueue(self, record: TaskRecord, outcome: Outcome) -> None:
+        """Queue the deliveries of ``record``'s ``outcome`` notification. Never raises."""
+        try:
+            if not SUBSCRIBERS.has(
+                self._hooks, self._settings.webhook_cache_s, record.workspace_id
+            ):
+                return
+            ids = self._hooks.create_deliveries(
+                record.workspace_id, record.id, record.run, outcome.value, now()
+            )
+            self._publish(ids)
+        except Exception:
+            log.exception("could not queue the webhook deliveries of task %s", record.id)
 
-def deliveries(
-    hub: TaskHub, workspace_id: str, subscription_id: str, *, limit: int = 25, skip: int = 0
-) -> tuple[list[Delivery], int]:
-    hooks = HookStore(hub.store)
-    hooks.subscription(workspace_id, subscription_id)  # scope check
-    return hooks.webhook_deliveries(subscription_id, limit=limit, skip=skip)
+    def _publish(self, ids: list[int]) -> None:
+        self._publisher.publish_deliveries(ids, task_name=DELIVER, priority=DELIVERY_PRIORITY)
+
+    def recover(self) -> int:
+        """Queue again what a crash or a broker outage left behind; how many deliveries.
+
+        Notifications stored without their deliveries (in the last ``RECOVER_WINDOW``), and pending
+        deliveries overdue by more than ``webhook_recover_after_s`` (their message was lost). A
+        delivery queued twice is still made once or, at worst, POSTed twice with the same
+        ``webhook-id`` for the receiver to dedupe.
+        """
+        at, hooks = now(), self._hooks
+        settled = at - timedelta(seconds=self._settings.webhook_recover_after_s)
+        ids = hooks.missing_deliveries(at - RECOVER_WINDOW, settled, at)
+        ids += hooks.overdue_deliveries(settled, at)
+        self._publish(ids)
+        return len(ids)
+
+    def deliver(self, delivery_id: int) -> float | None:
+        """One attempt at one delivery; returns seconds until the next attempt, or ``None``."""
+        hooks, settings = self._hooks, self._settings
+        job = hooks.delivery_job(delivery_id)
+        if job is None or job.delivery.status != PENDING:
+            return None
+        before = job.delivery.attempts
+        if not job.subscription_live:
+            gone = {"status": FAILED, "last_error": "unsubscribed", "next_attempt_at": None}
+            hooks.record_attempt(delivery_id, before, gone)
+            return None
+        attempts = before + 1
+        try:
+            status, error = _attempt(
+                job, settings.webhook_allow_private, settings.webhook_timeout_s
+            )
+        except egress.EgressRefused as exc:  # the address will not become public by trying again
+            refused = {"status": FAILED, "attempts": attempts, "next_attempt_at": None}
+            hooks.record_attempt(delivery_id, before, refused | {"last_error": _short(str(exc))})
+            log.warning("webhook delivery %d refused: %s", delivery_id, exc)
+            return None
+        values: dict[str, Any] = {"attempts": attempts, "response_status": status}
+        delay = None
+        if error is None:
+            values.update(status=DELIVERED, delivered_at=now(), next_attempt_at=None)
+        elif attempts >= settings.webhook_max_attempts:
+            values.update(status=FAILED, last_error=error, next_attempt_at=None)
+        else:
+            delay = backoff_s(
+                attempts, settings.webhook_retry_delay_s, 2.0, settings.max_retry_delay_s
+            )
+            values.update(last_error=error, next_attempt_at=now() + timedelta(seconds=delay))
+        log.info("webhook delivery %d, attempt %d: %s", delivery_id, attempts, error or status)
+        recorded = hooks.record_attempt(delivery_id, before, values)
+        return delay if recorded else None
 
 
 def check_url(url: object, *, allow_private: bool = False) -> str:
@@ -110,15 +182,15 @@ class SubscriberCache:
     def __init__(self) -> None:
         self._known: dict[str, tuple[float, bool]] = {}  # workspace id → (valid until, has any)
 
-    def has(self, hub: TaskHub, workspace_id: str) -> bool:
+    def has(self, hooks: HookStore, ttl_s: float, workspace_id: str) -> bool:
         at = time.monotonic()
         cached = self._known.get(workspace_id)
         if cached is not None and cached[0] > at:
             return cached[1]
-        has = HookStore(hub.store).has_subscriptions(workspace_id)
+        has = hooks.has_subscriptions(workspace_id)
         if len(self._known) >= self.MAX_ENTRIES:
             self._known.clear()
-        self._known[workspace_id] = (at + hub.settings.webhook_cache_s, has)
+        self._known[workspace_id] = (at + ttl_s, has)
         return has
 
     def forget(self, workspace_id: str) -> None:
@@ -131,73 +203,7 @@ SUBSCRIBERS = SubscriberCache()
 # -- after an outcome --------------------------------------------------------------------------
 
 
-def enqueue(hub: TaskHub, record: TaskRecord, outcome: Outcome) -> None:
-    """Queue the deliveries of ``record``'s ``outcome`` notification. Never raises."""
-    try:
-        if not SUBSCRIBERS.has(hub, record.workspace_id):
-            return
-        ids = HookStore(hub.store).create_deliveries(
-            record.workspace_id, record.id, record.run, outcome.value, now()
-        )
-        _publish(hub, ids)
-    except Exception:
-        log.exception("could not queue the webhook deliveries of task %s", record.id)
-
-
-def _publish(hub: TaskHub, ids: list[int]) -> None:
-    hub.dispatcher.publish_deliveries(ids, task_name=DELIVER, priority=DELIVERY_PRIORITY)
-
-
-def recover(hub: TaskHub) -> int:
-    """Queue again what a crash or a broker outage left behind; how many deliveries.
-
-    Notifications stored without their deliveries (in the last ``RECOVER_WINDOW``), and pending
-    deliveries overdue by more than ``webhook_recover_after_s`` (their message was lost). A
-    delivery queued twice is still made once or, at worst, POSTed twice with the same
-    ``webhook-id`` for the receiver to dedupe.
-    """
-    at, hooks = now(), HookStore(hub.store)
-    settled = at - timedelta(seconds=hub.settings.webhook_recover_after_s)
-    ids = hooks.missing_deliveries(at - RECOVER_WINDOW, settled, at)
-    ids += hooks.overdue_deliveries(settled, at)
-    _publish(hub, ids)
-    return len(ids)
-
-
 # -- one attempt -------------------------------------------------------------------------------
-
-
-def deliver(hub: TaskHub, delivery_id: int) -> float | None:
-    """One attempt at one delivery; returns seconds until the next attempt, or ``None``."""
-    hooks, settings = HookStore(hub.store), hub.settings
-    job = hooks.delivery_job(delivery_id)
-    if job is None or job.delivery.status != PENDING:
-        return None
-    before = job.delivery.attempts
-    if not job.subscription_live:
-        gone = {"status": FAILED, "last_error": "unsubscribed", "next_attempt_at": None}
-        hooks.record_attempt(delivery_id, before, gone)
-        return None
-    attempts = before + 1
-    try:
-        status, error = _attempt(job, settings.webhook_allow_private, settings.webhook_timeout_s)
-    except egress.EgressRefused as exc:  # the address will not become public by trying again
-        refused = {"status": FAILED, "attempts": attempts, "next_attempt_at": None}
-        hooks.record_attempt(delivery_id, before, refused | {"last_error": _short(str(exc))})
-        log.warning("webhook delivery %d refused: %s", delivery_id, exc)
-        return None
-    values: dict[str, Any] = {"attempts": attempts, "response_status": status}
-    delay = None
-    if error is None:
-        values.update(status=DELIVERED, delivered_at=now(), next_attempt_at=None)
-    elif attempts >= settings.webhook_max_attempts:
-        values.update(status=FAILED, last_error=error, next_attempt_at=None)
-    else:
-        delay = backoff_s(attempts, settings.webhook_retry_delay_s, 2.0, settings.max_retry_delay_s)
-        values.update(last_error=error, next_attempt_at=now() + timedelta(seconds=delay))
-    log.info("webhook delivery %d, attempt %d: %s", delivery_id, attempts, error or status)
-    recorded = hooks.record_attempt(delivery_id, before, values)
-    return delay if recorded else None
 
 
 def _attempt(

@@ -8,7 +8,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -18,7 +17,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from taskhub.domain.errors import NotFoundError, StoreError
-from taskhub.domain.records import Notification
+from taskhub.domain.hooks import (
+    PENDING,
+    DeliveryJob,
+    Subscription,
+    Trigger,
+    TriggerDelivery,
+    WebhookDelivery,
+)
 from taskhub.store import tables as m
 from taskhub.store.notifications import notification
 from taskhub.store.tasks import Store
@@ -26,59 +32,7 @@ from taskhub.store.tasks import Store
 TR, TD = m.triggers, m.trigger_deliveries
 WS, WD, N = m.webhook_subscriptions, m.webhook_deliveries, m.notifications
 
-PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 UTC_TIME = m.UTCDateTime()
-
-
-@dataclass(frozen=True)
-class Trigger:
-    id: str
-    workspace_id: str
-    name: str
-    task_name: str
-    input_mapping: dict[str, str] | None
-    created_at: datetime
-    secret: str = field(repr=False)
-
-
-@dataclass(frozen=True)
-class TriggerDelivery:
-    webhook_id: str
-    task_id: str | None
-    received_at: datetime
-
-
-@dataclass(frozen=True)
-class Subscription:
-    id: str
-    workspace_id: str
-    url: str
-    created_at: datetime
-    secret: str = field(repr=False)
-
-
-@dataclass(frozen=True)
-class WebhookDelivery:
-    id: int
-    subscription_id: str
-    notification_id: int
-    status: str
-    attempts: int
-    response_status: int | None
-    last_error: str | None
-    created_at: datetime
-    delivered_at: datetime | None
-
-
-@dataclass(frozen=True)
-class DeliveryJob:
-    """What one delivery attempt needs: the delivery, where it goes, and what it says."""
-
-    delivery: WebhookDelivery
-    url: str
-    secret: str = field(repr=False)
-    subscription_live: bool
-    notification: Notification
 
 
 R = TypeVar("R")

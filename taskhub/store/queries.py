@@ -6,27 +6,19 @@ in that order, so keyset paging never skips nor repeats a task while new ones ar
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, func, literal, select, tuple_
 
+from taskhub.domain.paging import Position, TaskFilter
 from taskhub.domain.records import Progress, StepState, TaskChange, TaskRecord
 from taskhub.domain.states import Status, StepStatus
 from taskhub.store import tables as m
 from taskhub.store.rows import task_record
-from taskhub.store.tasks import Store, TaskFilter
+from taskhub.store.tasks import Store
 
 T, S = m.tasks, m.task_steps
-
-
-@dataclass(frozen=True)
-class Position:
-    """Where a page ends in the list's order: the last task shown."""
-
-    created_at: datetime
-    id: str
 
 
 class TaskQueries:

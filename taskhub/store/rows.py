@@ -6,11 +6,11 @@ One table, :data:`RECORD_COLUMNS`, says which column holds each field of a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import fields
 from typing import Any
 
-from sqlalchemy import Row
+from sqlalchemy import Connection, Row, select
 
 from taskhub.domain.records import (
     NEW_TASK_STARTS,
@@ -18,10 +18,12 @@ from taskhub.domain.records import (
     ErrorInfo,
     NewTask,
     Progress,
+    StepRecord,
     TaskOptions,
     TaskRecord,
 )
-from taskhub.domain.states import Status, TaskType
+from taskhub.domain.states import Status, StepStatus, TaskType
+from taskhub.store.tables import task_steps
 
 # Not columns of ``tasks``: ``steps``, ``attempts`` and ``output_names`` are read from their own
 # tables; ``dispatch_error`` is what one call could not publish, never stored.
@@ -105,3 +107,19 @@ def _plain(value: Any) -> Any:
 
 def _same(value: Any) -> Any:
     return value
+
+
+def read_steps(c: Connection, task_id: str) -> Iterator[StepRecord]:
+    s = task_steps
+    rows = c.execute(select(s).where(s.c.task_id == task_id).order_by(s.c.position))
+    for row in rows:
+        r = row._mapping
+        yield StepRecord(
+            name=r["name"],
+            position=r["position"],
+            status=StepStatus(r["status"]),
+            started_at=r["started_at"],
+            finished_at=r["finished_at"],
+            detail=r["detail"],
+            output=r["output"],
+        )

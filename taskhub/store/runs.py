@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -14,26 +14,12 @@ from taskhub.domain.errors import NotFoundError
 from taskhub.domain.records import Control, JSONValue, Output, StepRecord, TaskRecord
 from taskhub.domain.states import Status, StepStatus
 from taskhub.store import tables as m
+from taskhub.store.rows import read_steps
 from taskhub.store.tasks import Store, owned_by
 
 S = m.task_steps
 O = m.task_outputs  # noqa: E741
 T = m.tasks
-
-
-def read_steps(c: Connection, task_id: str) -> Iterator[StepRecord]:
-    rows = c.execute(select(S).where(S.c.task_id == task_id).order_by(S.c.position))
-    for row in rows:
-        r = row._mapping
-        yield StepRecord(
-            name=r["name"],
-            position=r["position"],
-            status=StepStatus(r["status"]),
-            started_at=r["started_at"],
-            finished_at=r["finished_at"],
-            detail=r["detail"],
-            output=r["output"],
-        )
 
 
 def _control(row: Any) -> Control:

@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -22,10 +22,10 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from taskhub.domain.clock import now
 from taskhub.domain.errors import NotFoundError, StoreError, TransitionError
 from taskhub.domain.records import ErrorInfo, NewNotification, NewTask, TaskRecord
-from taskhub.domain.states import Status, TaskType, transition
+from taskhub.domain.states import Status, transition
 from taskhub.store import tables as m
 from taskhub.store.db import READ_ONLY
-from taskhub.store.rows import attempt_record, new_row, task_record
+from taskhub.store.rows import attempt_record, new_row, read_steps, task_record
 
 T = m.tasks
 R = TypeVar("R")
@@ -46,20 +46,6 @@ def owned_by(execution: TaskRecord) -> ColumnElement[bool]:
         T.c.attempt == execution.attempt,
         T.c.status == Status.IN_PROGRESS.value,
     )
-
-
-@dataclass(frozen=True)
-class TaskFilter:
-    """Which tasks of one workspace: every set field must match (:mod:`taskhub.store.queries`)."""
-
-    workspace_id: str
-    status: Status | None = None
-    task_name: str | None = None
-    type: TaskType | None = None
-    origin: str | None = None
-    q: str | None = None  # case-insensitive search in the display name
-    created_after: datetime | None = None
-    created_before: datetime | None = None
 
 
 class Store:
@@ -140,6 +126,15 @@ class Store:
         except SQLAlchemyError as exc:
             raise StoreError.of(exc) from exc
 
+    def ping(self) -> bool:
+        """Whether the database answers now (a readiness check); never raises."""
+        try:
+            with self.read() as c:
+                c.execute(select(1))
+        except StoreError:
+            return False
+        return True
+
     # -- workspaces ------------------------------------------------------------------------
 
     def ensure_workspace(self, name: str, plan: str = "starter", *, now: datetime) -> str:
@@ -211,10 +206,6 @@ class Store:
         return task_record(row)
 
     def _with_detail(self, c: Connection, record: TaskRecord) -> TaskRecord:
-        from dataclasses import replace
-
-        from taskhub.store.runs import read_steps
-
         attempts = c.execute(
             select(m.task_attempts)
             .where(m.task_attempts.c.task_id == record.id)

@@ -1,30 +1,20 @@
-"""Celery wiring, all of it: the app factory, the task class, time limits and priorities."""
+"""The Celery app: its factory and configuration, the task class, time limits, priorities.
+
+How a definition becomes a Celery task is :mod:`taskhub.worker.binding`; this module imports
+nothing of taskhub's worker, so the publisher and the sweep can use it without a cycle.
+"""
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from celery import Celery, Task
-from celery.exceptions import Ignore, Retry, SoftTimeLimitExceeded
 from celery.worker.request import Request
 
-from taskhub.domain.clock import now
-from taskhub.domain.errors import StoreError
-from taskhub.domain.records import ErrorInfo, TaskRecord
-from taskhub.domain.registry import PRIORITY_MAX, TaskDefinition
-from taskhub.domain.retries import plan_retry
+from taskhub.domain.registry import PRIORITY_MAX
 from taskhub.domain.settings import Settings
-from taskhub.worker.context import Stop, Superseded, run_body
-from taskhub.worker.lifecycle import Deferred, error_info
 
-if TYPE_CHECKING:
-    from taskhub.hub import TaskHub
-
-STORE_UNAVAILABLE_RETRY_S = 5.0
-PLAN_LIMIT_RETRY_S = 1.0  # a task held back by its plan's running limit asks again after this
-CLAIMED = "taskhub_claimed"  # the request attribute holding the record this execution claimed
 # (worker, pool pid) of each task killed at its hard time limit, until task_failure reads it:
 # Celery's main process sends that signal without the request, and only the killed execution
 # may be failed by it (another may have taken the record over meanwhile).
@@ -42,22 +32,6 @@ INTERACTIVE_PUBLISH_RETRY_POLICY = {
     "interval_step": 0.1,
     "interval_max": 0.1,
 }
-
-
-class TimedOut(Exception):
-    """The body ran past its time limit (timeout, or what was left before the deadline)."""
-
-
-class PlannedRetry(Retry):  # type: ignore[misc]
-    """A failure taskhub will retry; the ``task_retry`` handler records it and republishes."""
-
-    def __init__(self, error: ErrorInfo, delay_s: float) -> None:
-        super().__init__(message=f"retry in {delay_s:.1f} s: {error}", when=delay_s)
-        self.error = error
-        self.delay_s = delay_s
-
-    def __reduce__(self) -> tuple[type[PlannedRetry], tuple[ErrorInfo, float]]:
-        return PlannedRetry, (self.error, self.delay_s)  # it crosses from pool child to parent
 
 
 def create_celery(settings: Settings) -> Celery:
@@ -152,72 +126,3 @@ class TaskhubTask(Task):  # type: ignore[misc]
     reject_on_worker_lost = True
     ignore_result = True
     typing = False
-
-
-def bind_definition(hub: TaskHub, definition: TaskDefinition) -> Task:
-    """Register ``definition`` on the hub's Celery app: claim, run, then retry or raise."""
-
-    def run(self: Task, **kwargs: Any) -> Any:
-        request = self.request
-        try:
-            record = hub.lifecycle.claim(request.id, request.hostname or "unknown", os.getpid())
-        except StoreError as exc:
-            raise self.retry(
-                exc=exc, countdown=STORE_UNAVAILABLE_RETRY_S, max_retries=None
-            ) from exc
-        except Deferred as exc:
-            hub.store.mark_dispatched([request.id], now())  # sent again: not lost
-            raise self.retry(exc=exc, countdown=PLAN_LIMIT_RETRY_S, max_retries=None) from exc
-        if record is None:
-            raise Ignore()  # stale or duplicate message: the record says it must not run
-        setattr(request, CLAIMED, record)  # the task_success handler completes from it
-        try:
-            return run_body(hub, definition, record, kwargs)
-        except Superseded:
-            raise Ignore() from None  # another execution owns the record: record nothing
-        except Stop as stop:
-            hub.lifecycle.stop(record, stop.outcome)
-            raise Ignore() from None
-        except Exception as exc:
-            failure = timed_out(record, exc) if isinstance(exc, SoftTimeLimitExceeded) else exc
-            retry = planned_retry(hub, definition, record, failure)
-            if retry is not None:
-                raise retry from exc
-            if failure is exc:
-                raise
-            raise failure from exc
-
-    run.__name__ = definition.fn.__name__
-    run.__doc__ = definition.description
-    task: Task = hub.celery.task(
-        run, name=definition.name, bind=True, base=TaskhubTask, shared=False
-    )
-    return task
-
-
-def planned_retry(
-    hub: TaskHub, definition: TaskDefinition, record: TaskRecord, exc: BaseException
-) -> PlannedRetry | None:
-    """A retry to raise instead of ``exc``, or ``None`` when this failure is final."""
-    delay = plan_retry(
-        record,
-        exc,
-        dont_retry=definition.dont_retry,
-        now=datetime.now(UTC),
-        cap_s=hub.settings.max_retry_delay_s,
-    )
-    return None if delay is None else PlannedRetry(error_info(exc), delay)
-
-
-def timed_out(record: TaskRecord, cause: BaseException | None = None) -> TimedOut:
-    """The error a record shows when its body was stopped by a time limit."""
-    limit = record.options.timeout_s
-    deadline = record.options.deadline
-    message = f"timed out after {limit:g} s"
-    if deadline is not None and record.started_at is not None:
-        left = (deadline - record.started_at).total_seconds()
-        if left < limit:
-            message = f"deadline exceeded: stopped after {left:.3g} s"
-    error = TimedOut(message)
-    error.__cause__ = cause
-    return error

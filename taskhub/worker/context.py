@@ -12,7 +12,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from taskhub.domain.clock import now
 from taskhub.domain.errors import ValidationError
@@ -22,9 +22,6 @@ from taskhub.domain.registry import TaskDefinition
 from taskhub.domain.settings import Settings
 from taskhub.domain.states import Outcome, StepStatus
 from taskhub.store.runs import RunStore
-
-if TYPE_CHECKING:
-    from taskhub.hub import TaskHub
 
 log = logging.getLogger(__name__)
 R = TypeVar("R")
@@ -209,15 +206,3 @@ class Heartbeat:
             log.warning("task %s ignored its cancel request; terminating its process", execution.id)
             self._flush(2.0)  # earlier tasks' outcomes first
             os.kill(os.getpid(), 9)
-
-
-def run_body(
-    hub: TaskHub, definition: TaskDefinition, record: TaskRecord, kwargs: dict[str, Any]
-) -> Any:
-    """Run the task body for a claimed record; ``Stop`` ends it at a checkpoint."""
-    ctx = TaskContext(hub.runs, hub.outputs, record, definition)
-    hub.heartbeat.track(record)
-    try:
-        return definition.fn(ctx, **definition.inputs.for_body(kwargs))
-    finally:
-        hub.heartbeat.track(None)

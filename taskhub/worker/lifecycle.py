@@ -11,20 +11,17 @@ import os
 import traceback as tb
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from taskhub.domain.clock import now
 from taskhub.domain.errors import ValidationError
+from taskhub.domain.notifications import Announce, describe
 from taskhub.domain.outputs import OutputCodec
 from taskhub.domain.records import ErrorInfo, TaskRecord
 from taskhub.domain.settings import Settings
 from taskhub.domain.states import Outcome, Status
-from taskhub.services.notifications import Announce, describe
 from taskhub.store import execution as worker_store
 from taskhub.store.tasks import Store
-
-if TYPE_CHECKING:  # a type only: dispatch imports celery_app, which imports this module
-    from taskhub.worker.publisher import Dispatcher
+from taskhub.worker.publisher import Dispatcher
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +39,7 @@ def error_info(exc: BaseException, message: str | None = None) -> ErrorInfo:
 
 class Lifecycle:
     """Worker-side transitions on ``store``; ``announce`` tells people of a final outcome
-    (:func:`taskhub.services.notifications.announce`), ``dispatcher`` queues a retry."""
+    (the services' ``Notifier.announce``), ``dispatcher`` queues a retry."""
 
     def __init__(
         self,

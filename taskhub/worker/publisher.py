@@ -150,6 +150,15 @@ class Dispatcher:
                 type(exc).__name__,
             )
 
+    def reachable(self) -> bool:
+        """Whether the broker answers (one connection attempt, 2 s at most)."""
+        try:
+            with self._app.connection_for_write() as conn:
+                conn.ensure_connection(max_retries=1, timeout=2)
+        except Exception:
+            return False
+        return True
+
     def queue_depths(self, queues: Iterable[str]) -> dict[str, int] | None:
         """How many messages wait in each queue; ``None`` if the broker cannot be reached."""
         try:

@@ -10,13 +10,10 @@ moves: a message of another app, or a stale one, changes nothing.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 from taskhub.domain.errors import StoreError
 from taskhub.domain.records import ErrorInfo, TaskRecord
-
-if TYPE_CHECKING:
-    from taskhub.hub import TaskHub
+from taskhub.worker.lifecycle import Lifecycle
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +26,12 @@ def unknown_task(task_name: str) -> ErrorInfo:
     )
 
 
-def refuse_unknown(hub: TaskHub, task_id: str, task_name: str) -> TaskRecord | None:
+def refuse_unknown(lifecycle: Lifecycle, task_id: str, task_name: str) -> TaskRecord | None:
     """Fail the record of a message whose task this worker does not know; ``None`` if there is
     no such waiting record (the message is not ours, or the record has moved on)."""
     error = unknown_task(task_name)
     try:
-        record = hub.lifecycle.fail(task_id, error, action="refuse", task_name=task_name)
+        record = lifecycle.fail(task_id, error, action="refuse", task_name=task_name)
     except StoreError:
         log.exception(
             "task %s (%s) is unknown here and could not be marked failed", task_id, task_name

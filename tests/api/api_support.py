@@ -14,7 +14,6 @@ from fastapi import FastAPI
 
 from taskhub import TaskHub
 from taskhub.api import create_app
-from taskhub.services import accounts
 
 from ..support import wait_for
 
@@ -45,8 +44,8 @@ def serving(hub: TaskHub, app: FastAPI | None = None) -> Iterator[str]:
 
 def new_workspace(hub: TaskHub, plan: str = "starter") -> tuple[str, str]:
     """A fresh workspace on ``plan``; returns (workspace id, plaintext API key)."""
-    workspace = accounts.create_workspace(hub, f"api-{uuid.uuid4().hex[:10]}", plan)
-    _, key = accounts.create_key(hub, workspace.id)
+    workspace = hub.accounts.create_workspace(f"api-{uuid.uuid4().hex[:10]}", plan)
+    _, key = hub.accounts.create_key(workspace.id)
     return workspace.id, key
 
 

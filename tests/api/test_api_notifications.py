@@ -16,7 +16,6 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from taskhub import Status, TaskHub
-from taskhub.services import tasks as service
 from taskhub.services import webhooks
 
 from ..conftest import make_settings
@@ -82,8 +81,8 @@ def workspace(session: httpx.Client) -> str:
 
 def run(hub: TaskHub, session: httpx.Client, task: str, task_input: dict[str, Any]) -> str:
     """Submit into the session's workspace and wait until the worker finishes it."""
-    record = service.submit(hub, workspace(session), task, task_input)
-    return service.wait(hub, workspace(session), record.id, timeout_s=30).id
+    record = hub.tasks.submit(workspace(session), task, task_input)
+    return hub.tasks.wait(workspace(session), record.id, timeout_s=30).id
 
 
 def succeed(hub: TaskHub, session: httpx.Client) -> str:
@@ -216,12 +215,12 @@ def test_a_cancel_by_a_person_is_posted_too(api: Api, hub: TaskHub, worker: Work
     )
     parked = TaskHub(idle)  # its tasks wait on a queue no worker reads
     try:
-        waiting = service.submit(parked, workspace(session), "tests.echo", {"value": 1})
+        waiting = parked.tasks.submit(workspace(session), "tests.echo", {"value": 1})
     finally:
         parked.close()
     with receiving(200) as receiver:
         subscribe(session, receiver.url)
-        assert service.cancel(hub, workspace(session), waiting.id).status is Status.CANCELLED
+        assert hub.tasks.cancel(workspace(session), waiting.id).status is Status.CANCELLED
         [(_, body)] = receiver.received(1)
     assert json.loads(body)["type"] == "task.cancelled"
     assert json.loads(body)["task_id"] == waiting.id
@@ -280,8 +279,8 @@ def _cancelled_while_the_broker_is_down(hub: TaskHub, session: httpx.Client) -> 
     )
     cut_off = TaskHub(no_broker)
     try:
-        waiting = service.submit(cut_off, workspace(session), "tests.echo", {"value": 1})
-        cancelled = service.cancel(cut_off, workspace(session), waiting.id)
+        waiting = cut_off.tasks.submit(workspace(session), "tests.echo", {"value": 1})
+        cancelled = cut_off.tasks.cancel(workspace(session), waiting.id)
         assert cancelled.status is Status.CANCELLED  # the broker being down changes nothing
         return waiting.id
     finally:
@@ -331,7 +330,7 @@ def test_a_notification_left_without_deliveries_is_delivered_by_the_sweep(
     with receiving(200) as receiver:
         subscription = subscribe(session, receiver.url)
         with monkeypatch.context() as crash:
-            crash.setattr(webhooks, "enqueue", lambda *_: None)  # dies right after the outcome
+            crash.setattr(webhooks.Webhooks, "enqueue", lambda *_: None)  # dies after the outcome
             task_id = _cancelled_while_the_broker_is_down(hub, session)
         assert _deliveries(session, subscription["id"]) == []
 

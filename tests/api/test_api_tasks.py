@@ -14,7 +14,6 @@ import pytest
 
 from taskhub import Settings, TaskHub
 from taskhub.domain.clock import now
-from taskhub.services import accounts
 
 from .api_support import client
 from .api_tasks_support import created, problem, task_of
@@ -97,10 +96,10 @@ def test_requests_without_a_valid_key_get_401(
 ) -> None:
     session = idle_api()
     workspace_id = session.headers["X-Test-Workspace"]
-    key, plaintext = accounts.create_key(hub, workspace_id, "to revoke")
+    key, plaintext = hub.accounts.create_key(workspace_id, "to revoke")
     with client(idle_api_url, plaintext) as revocable:
         assert revocable.get("/api/v1/tasks").status_code == 200
-        hub.accounts.revoke_key(workspace_id, key.id, now())
+        hub.accounts.revoke_key(workspace_id, key.id)
         revoked = revocable.get("/api/v1/tasks")
     with client(idle_api_url, None) as anonymous, client(idle_api_url, "thk_not-a-key") as wrong:
         replies = [

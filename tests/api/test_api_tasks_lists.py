@@ -41,7 +41,7 @@ def test_paging_by_cursor_and_by_skip_walks_every_task_once(
 ) -> None:
     session = idle_api()
     workspace_id = session.headers["X-Test-Workspace"]
-    service.submit_many(idle_hub, workspace_id, "tests.noop", [{}] * 30)
+    idle_hub.tasks.submit_many(workspace_id, "tests.noop", [{}] * 30)
     everything = page(session, "limit=100")
     assert everything["total"] == 30 and everything["next_cursor"] is None
     newest_first = ids(everything)
@@ -85,8 +85,7 @@ def test_filters_narrow_the_list_and_its_total(idle_api: Api, idle_hub: TaskHub)
     workspace_id = session.headers["X-Test-Workspace"]
     sales = created(session, "tests.echo", name="Daily SALES report – US")
     other = created(session, "tests.noop", name="Nightly 100% cleanup")
-    triggered = service.submit(
-        idle_hub,
+    triggered = idle_hub.tasks.submit(
         workspace_id,
         "tests.noop",
         None,

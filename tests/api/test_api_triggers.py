@@ -15,7 +15,6 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from taskhub import Status, TaskHub, TaskRecord, TaskType
-from taskhub.services import tasks as service
 
 from ..support import Worker
 from .api_support import client
@@ -60,7 +59,7 @@ def deliver(
 
 
 def finished(hub: TaskHub, session: httpx.Client, task_id: str) -> TaskRecord:
-    return service.wait(hub, session.headers["X-Test-Workspace"], task_id, timeout_s=30)
+    return hub.tasks.wait(session.headers["X-Test-Workspace"], task_id, timeout_s=30)
 
 
 def deliveries(session: httpx.Client, trigger_id: str) -> dict[str, Any]:

@@ -14,7 +14,6 @@ from typer.testing import CliRunner, Result
 from taskhub import Settings, TaskHub
 from taskhub.cli import main as cli
 from taskhub.domain.errors import AuthError
-from taskhub.services import accounts
 
 runner = CliRunner()
 
@@ -47,20 +46,20 @@ def printed_key(result: Result) -> str:
 def test_workspace_create_prints_a_working_key_once(hub: TaskHub) -> None:
     result = run("workspace", "create", "acme", "--plan", "growth")
     key = printed_key(result)
-    workspace = accounts.authenticate(hub, key)
+    workspace = hub.accounts.authenticate(key)
     assert (workspace.name, workspace.plan) == ("acme", "growth")
     assert workspace.id in result.stdout
     assert run("workspace", "create", "acme").exit_code == 1  # names are unique
     bad_plan = run("workspace", "create", "other", "--plan", "gold")
     assert bad_plan.exit_code == 2 and "gold" in bad_plan.output
     assert run("workspace", "create", "starter-co").exit_code == 0
-    assert accounts.workspace_named(hub, "starter-co").plan == "starter"
+    assert hub.accounts.workspace_named("starter-co").plan == "starter"
 
 
 def test_keys_are_created_listed_and_revoked(hub: TaskHub) -> None:
     first = printed_key(run("workspace", "create", "acme"))
     second = printed_key(run("key", "create", "--workspace", "acme", "--name", "ci"))
-    assert accounts.authenticate(hub, second).name == "acme"
+    assert hub.accounts.authenticate(second).name == "acme"
     listed = run("key", "list", "--workspace", "acme")
     assert listed.exit_code == 0, listed.output
     assert first not in listed.stdout and second not in listed.stdout  # never the key itself
@@ -70,8 +69,8 @@ def test_keys_are_created_listed_and_revoked(hub: TaskHub) -> None:
     revoked = run("key", "revoke", key_id, "--workspace", "acme")
     assert revoked.exit_code == 0 and key_id in revoked.stdout
     with pytest.raises(AuthError):
-        accounts.authenticate(hub, second)
-    assert accounts.authenticate(hub, first).name == "acme"
+        hub.accounts.authenticate(second)
+    assert hub.accounts.authenticate(first).name == "acme"
     assert run("key", "revoke", key_id, "--workspace", "acme").exit_code == 3  # already
     run("workspace", "create", "other")
     assert run("key", "revoke", _key_id(hub, "acme", "default"), "-w", "other").exit_code == 3
@@ -85,7 +84,7 @@ def test_key_commands_need_an_existing_workspace(hub: TaskHub) -> None:
 
 
 def _key_id(hub: TaskHub, workspace: str, name: str) -> str:
-    keys = accounts.list_keys(hub, accounts.workspace_named(hub, workspace).id)
+    keys = hub.accounts.list_keys(hub.accounts.workspace_named(workspace).id)
     return next(k.id for k in keys if k.name == name)
 
 

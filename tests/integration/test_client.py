@@ -10,20 +10,19 @@ from taskhub import Status, TaskHub, TransitionError, ValidationError
 from taskhub.client import TaskHubClient
 from taskhub.domain.errors import AuthError, NotFoundError, PlanError
 from taskhub.sdk import TaskhubSDK
-from taskhub.services import accounts
 
 from ..support import Worker
 
 
 @pytest.fixture
 def remote(api_url: str, hub: TaskHub) -> TaskHubClient:
-    _, key = accounts.create_key(hub, hub.workspace_id, "client-test")
+    _, key = hub.accounts.create_key(hub.workspace_id, "client-test")
     return TaskHubClient(api_url, key)
 
 
 # The local SDK's own, not the protocol's: running the hub in-process (over HTTP there is no
-# database to migrate nor sweep to run, and the API key names the workspace).
-LOCAL_ONLY = {"workspace_id", "migrate", "sweep"}
+# database to migrate (or downgrade) nor sweep to run, and the API key names the workspace).
+LOCAL_ONLY = {"workspace_id", "migrate", "downgrade", "sweep"}
 
 
 def test_the_local_sdk_has_no_public_method_the_protocol_lacks() -> None:

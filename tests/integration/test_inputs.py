@@ -16,7 +16,6 @@ from typer.testing import CliRunner
 from taskhub import InputError, Settings, Status, TaskHub, ValidationError
 from taskhub.cli import main as cli
 from taskhub.client import TaskHubClient
-from taskhub.services import accounts
 
 from ..api.api_tasks_support import problem
 from ..conftest import TEST_QUEUE, own_queue
@@ -132,7 +131,7 @@ def test_the_api_answers_422_naming_the_field_and_writes_nothing(
 
 
 def test_the_remote_client_raises_the_same_input_error(api_url: str, hub: TaskHub) -> None:
-    _, key = accounts.create_key(hub, hub.workspace_id, "inputs-test")
+    _, key = hub.accounts.create_key(hub.workspace_id, "inputs-test")
     with TaskHubClient(api_url, key) as remote, pytest.raises(InputError) as raised:
         remote.submit("tests.typed", {"count": "many"})
     assert raised.value.field == "input.when"

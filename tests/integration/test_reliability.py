@@ -97,13 +97,13 @@ def test_a_record_whose_publish_failed_is_published_by_the_sweep(
 def test_submitting_inside_a_transaction_publishes_only_after_commit(
     hub: TaskHub, worker: Worker
 ) -> None:
-    with Session(hub.engine) as session:
+    with Session(hub.store.engine) as session:
         record = hub.submit("tests.echo", {"value": "committed"}, session=session)
         assert hub.list()[1] == 0  # not visible, not published, before the commit
         session.commit()
     wait_for_status(hub, record.id, Status.COMPLETED)
 
-    with Session(hub.engine) as session:
+    with Session(hub.store.engine) as session:
         dropped = hub.submit("tests.echo", {"value": "rolled back"}, session=session)
         session.rollback()
         session.commit()  # a later commit on the same session publishes nothing stale
@@ -161,7 +161,7 @@ def test_a_worker_connection_dropped_by_the_server_costs_one_operation(settings:
     record = hub.submit("tests.noop")
     with hub.store.single() as c:
         backend = c.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
-    with hub.engine.connect() as admin:
+    with hub.store.engine.connect() as admin:
         admin.exec_driver_sql(f"SELECT pg_terminate_backend({int(backend)})")
 
     with pytest.raises(StoreError):

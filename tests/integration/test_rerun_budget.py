@@ -16,7 +16,6 @@ from taskhub.cli import main as cli
 from taskhub.cli.common import EXIT_TRANSITION
 from taskhub.client import TaskHubClient
 from taskhub.domain.records import TaskRecord
-from taskhub.services import accounts
 
 from ..api.api_tasks_support import created, problem, task_of, wait_until_final
 from ..support import Worker, settings_env, wait_for, wait_for_status
@@ -89,7 +88,7 @@ def test_a_retry_through_the_api_starts_the_next_run_at_its_first_attempt(
     done = wait_until_final(session, task_id)
     assert (done["status"], done["run"], done["attempt"]) == ("completed", 2, 1)
     assert [(a["run"], a["attempt"]) for a in done["attempts"]] == [(1, 1), (1, 2)]
-    _, key = accounts.create_key(hub, session.headers["X-Test-Workspace"])
+    _, key = hub.accounts.create_key(session.headers["X-Test-Workspace"])
     with TaskHubClient(api_url, key) as remote:
         assert runs_and_attempts(remote.get(task_id)) == [(1, 1), (1, 2)]
 
@@ -129,7 +128,7 @@ def test_the_api_refuses_to_pause_a_running_task_without_steps_with_409(
 
     refused = problem(session.post(f"/api/v1/tasks/{task_id}/pause"), 409)
     assert refused["current_status"] == "in_progress" and "has no steps" in refused["detail"]
-    _, key = accounts.create_key(hub, session.headers["X-Test-Workspace"])
+    _, key = hub.accounts.create_key(session.headers["X-Test-Workspace"])
     with TaskHubClient(api_url, key) as remote, pytest.raises(TransitionError) as remotely:
         remote.pause(task_id)
     assert remotely.value.status == "in_progress" and "has no steps" in remotely.value.reason

@@ -15,7 +15,6 @@ from taskhub import Settings, Status, TaskHub, UnknownTaskError
 from taskhub.cli import main as cli
 from taskhub.client import TaskHubClient
 from taskhub.domain.states import Outcome
-from taskhub.services import accounts
 
 from ..api.api_tasks_support import problem
 from ..conftest import own_queue
@@ -107,7 +106,7 @@ def test_the_api_and_the_client_refuse_an_unknown_name(
     assert problem(trigger, 422, "task")["task_name"] == "reports.daly_sales"
     assert session.get("/api/v1/tasks").json()["total"] == 0
 
-    _, key = accounts.create_key(hub, hub.workspace_id, "unknown-test")
+    _, key = hub.accounts.create_key(hub.workspace_id, "unknown-test")
     with TaskHubClient(api_url, key) as remote, pytest.raises(UnknownTaskError) as raised:
         remote.submit("reports.daly_sales")
     assert raised.value.task_name == "reports.daly_sales"

@@ -14,11 +14,11 @@ from standardwebhooks.webhooks import Webhook
 
 from taskhub.domain import signing
 from taskhub.domain.errors import PayloadError, ValidationError
+from taskhub.domain.hooks import DeliveryJob, WebhookDelivery
 from taskhub.domain.records import Notification
 from taskhub.domain.states import Outcome
 from taskhub.services import egress, webhooks
 from taskhub.services.triggers import check_mapping, map_input, parse_body, resolve
-from taskhub.store.hooks import DeliveryJob, WebhookDelivery
 
 DOC: dict[str, Any] = {
     "data": {"region": "EU", "items": [10, 20, {"id": "x"}], "empty": None},
@@ -193,19 +193,12 @@ class CountingStore:
 def test_the_subscriber_check_is_remembered_between_outcomes(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    counting = CountingStore()
-    monkeypatch.setattr(webhooks, "HookStore", lambda store: counting)
-
-    class FakeHub:
-        store = None
-        settings = type("S", (), {"webhook_cache_s": 60.0})()
-
+    counting: Any = CountingStore()
     cache = webhooks.SubscriberCache()
-    hub: Any = FakeHub()
-    assert not any(cache.has(hub, "w1") for _ in range(100))
+    assert not any(cache.has(counting, 60.0, "w1") for _ in range(100))
     assert counting.asked == 1
     cache.forget("w1")
-    cache.has(hub, "w1")
+    cache.has(counting, 60.0, "w1")
     assert counting.asked == 2
 
 

@@ -35,7 +35,7 @@ def fault_database_url() -> str:
     engine.dispose()
     hub = TaskHub(make_settings(Path("."), database_url=url, broker_url="memory://"))
     hub.migrate()
-    install_history(hub.engine)
+    install_history(hub.store.engine)
     hub.close()
     return url
 

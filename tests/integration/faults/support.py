@@ -189,7 +189,7 @@ def check_invariants(
     if final is not None:
         other = {i: (r.status, r.error) for i, r in records.items() if r.status is not final}
         assert not other, f"{len(other)} task(s) not {final}: {list(other.items())[:5]}"
-    moves = _history(hub.engine, ids)
+    moves = _history(hub.store.engine, ids)
     for task_id, old, new in moves:
         assert old not in FINAL_STATUSES, f"{task_id} moved backwards: {old} -> {new}"
         assert (old, new) in ALLOWED_MOVES - PEOPLE_RETRY, f"{task_id}: {old} -> {new}"
@@ -197,7 +197,7 @@ def check_invariants(
     assert not too_many, f"bodies ran more than {max_executions} time(s): {too_many}"
     never = [i for i in ids if executions.get(i, 0) == 0 and records[i].attempt > 0]
     assert not never, f"claimed but never ran: {never[:5]}"
-    notes = _notifications(hub.engine, ids)
+    notes = _notifications(hub.store.engine, ids)
     wrong = {i: notes.get(i, 0) for i in ids if notes.get(i, 0) != 1}
     assert not wrong, f"notifications per outcome must be 1: {list(wrong.items())[:5]}"
     counted: dict[Status, int] = {}

@@ -42,7 +42,7 @@ class BackendKiller:
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval_s):
-            with self.hub.engine.connect() as c:
+            with self.hub.store.engine.connect() as c:
                 self.killed += int(c.execute(TERMINATE, {"app": WORKER_APP}).scalar_one())
 
 
