@@ -25,6 +25,7 @@ from taskhub.domain.records import ErrorInfo, NewNotification, NewTask, TaskReco
 from taskhub.domain.states import Status, TaskType, transition
 from taskhub.store import tables as m
 from taskhub.store.db import READ_ONLY
+from taskhub.store.notifications import insert_notification
 from taskhub.store.rows import attempt_record, new_row, task_record
 
 T = m.tasks
@@ -275,7 +276,7 @@ class Store:
                 return None
             record = task_record(row)
             if notify is not None:
-                self._insert_notification(c, record, notify(record))
+                c.execute(insert_notification(record, notify(record)))
             return record
 
     def transition_or_raise(
@@ -355,20 +356,6 @@ class Store:
                 error_type=error.type,
                 error_message=error.message,
                 error_traceback=error.traceback,
-            )
-        )
-
-    def _insert_notification(self, c: Connection, record: TaskRecord, new: NewNotification) -> None:
-        c.execute(
-            insert(m.notifications).values(
-                workspace_id=record.workspace_id,
-                task_id=record.id,
-                run=record.run,
-                outcome=new.outcome.value,
-                kind=new.kind,
-                title=new.title,
-                description=new.description,
-                created_at=record.finished_at,
             )
         )
 
