@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Connection, Engine, and_, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from taskhub.domain.clock import now
@@ -358,41 +358,3 @@ class Store:
                 error_traceback=error.traceback,
             )
         )
-
-    # -- recovery --------------------------------------------------------------------------
-
-    def undispatched(self, created_before: datetime, limit: int = 1000) -> list[TaskRecord]:
-        query = (
-            select(T)
-            .where(T.c.status == Status.PENDING.value, T.c.dispatched_at.is_(None))
-            .where(T.c.created_at < created_before)
-            .order_by(T.c.created_at)
-            .limit(limit)
-        )
-        with self.read() as c:
-            return [task_record(row) for row in c.execute(query)]
-
-    def published_pending(self, before: datetime, limit: int = 1000) -> list[TaskRecord]:
-        """Pending records last published before ``before``, oldest first."""
-        query = (
-            select(T)
-            .where(T.c.status == Status.PENDING.value, T.c.dispatched_at < before)
-            .order_by(T.c.dispatched_at)
-            .limit(limit)
-        )
-        with self.read() as c:
-            return [task_record(row) for row in c.execute(query)]
-
-    def lost(self, heartbeat_before: datetime, retry_due_before: datetime) -> list[TaskRecord]:
-        """Running tasks whose heartbeat went stale, and retries whose message never came."""
-        stale = and_(T.c.status == Status.IN_PROGRESS.value, T.c.heartbeat_at < heartbeat_before)
-        overdue = and_(T.c.status == Status.RETRYING.value, T.c.next_attempt_at < retry_due_before)
-        with self.read() as c:
-            return [task_record(row) for row in c.execute(select(T).where(or_(stale, overdue)))]
-
-    def overdue(self, at: datetime) -> list[TaskRecord]:
-        """Waiting records whose deadline passed before any worker started them."""
-        waiting = T.c.status.in_([Status.PENDING.value, Status.RETRYING.value])
-        with self.read() as c:
-            query = select(T).where(waiting, T.c.deadline.is_not(None), T.c.deadline < at)
-            return [task_record(row) for row in c.execute(query)]
