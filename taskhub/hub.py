@@ -29,6 +29,7 @@ from taskhub.services import tasks as service
 from taskhub.store import db
 from taskhub.store.accounts import AccountStore
 from taskhub.store.queries import TaskQueries
+from taskhub.store.recovery import RecoveryQueries
 from taskhub.store.runs import RunStore
 from taskhub.store.tasks import Store, TaskFilter
 from taskhub.worker import signals
@@ -60,7 +61,7 @@ class TaskHub:
         )
         self._sweep = Sweep(
             self.settings,
-            self.store,
+            RecoveryQueries(self.store),
             self.dispatcher,
             expire=self.lifecycle.expire,
             recover_webhooks=lambda: webhooks.recover(self),
