@@ -9,6 +9,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import NullPool
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -29,6 +30,18 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
     event.listen(engine, "connect", _sqlite_pragmas)
     event.listen(engine, "begin", _sqlite_begin_immediate)
     return engine
+
+
+def display_url(url: str) -> str:
+    """``url`` fit to show a person: its password, if any, as ``***``.
+
+    Raises :class:`ValueError` if it is not a database URL; the error (unlike SQLAlchemy's)
+    quotes no part of ``url``, which may hold the password.
+    """
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        raise ValueError("not a database URL") from None
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -141,6 +141,15 @@ class Store:
         except SQLAlchemyError as exc:
             raise StoreError.of(exc) from exc
 
+    def ping(self) -> bool:
+        """Whether the database answers now (a readiness check); never raises."""
+        try:
+            with self.read() as c:
+                c.execute(select(1))
+        except StoreError:
+            return False
+        return True
+
     # -- workspaces ------------------------------------------------------------------------
 
     def ensure_workspace(self, name: str, plan: str = "starter", *, now: datetime) -> str:

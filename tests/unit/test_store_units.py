@@ -1,16 +1,20 @@
 """The store's pieces that need no database server: the one notification insert and the two
-statements made from it."""
+statements made from it, the display of a database URL, the readiness ping."""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
+from sqlalchemy import create_engine
 from sqlalchemy.dialects.postgresql import psycopg2
 
 from taskhub.domain.records import NewNotification
 from taskhub.domain.states import Outcome
 from taskhub.store import execution, notifications
 from taskhub.store import tables as m
+from taskhub.store.db import display_url, make_engine
+from taskhub.store.tasks import Store
 
 from .test_record_fields import full_record
 
@@ -45,3 +49,30 @@ def test_the_prepared_completion_takes_the_note_and_returns_the_task_columns_it_
     assert set(notifications.TASK_COLUMNS) <= {name.strip() for name in returned.split(",")}
     assert set(notifications.NOTE_COLUMNS) <= set(execution._COMPLETE._order)
     assert set(notifications.note_values(NOTE)) == set(notifications.NOTE_COLUMNS)
+
+
+def test_a_database_url_is_displayed_without_its_password() -> None:
+    shown = display_url("postgresql+psycopg2://app:s3cret@db.example:5432/taskhub")
+    assert shown == "postgresql+psycopg2://app:***@db.example:5432/taskhub"
+    assert (
+        display_url("sqlite:////var/lib/taskhub/taskhub.db")
+        == "sqlite:////var/lib/taskhub/taskhub.db"
+    )
+
+
+def test_a_malformed_database_url_is_refused_without_quoting_it() -> None:
+    try:
+        display_url("s3cret is not a url")
+    except ValueError as exc:
+        assert "s3cret" not in str(exc) and exc.__cause__ is None and exc.__suppress_context__
+    else:
+        raise AssertionError("a malformed URL was displayed")
+
+
+def test_the_ping_says_whether_the_database_answers(tmp_path: Path) -> None:
+    up = Store(make_engine(f"sqlite:///{tmp_path / 'taskhub.db'}"))
+    assert up.ping() is True
+    down = Store(create_engine("postgresql+psycopg2://nobody@127.0.0.1:1/none"))
+    assert down.ping() is False
+    up.engine.dispose()
+    down.engine.dispose()
