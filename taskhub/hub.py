@@ -33,6 +33,7 @@ from taskhub.store.accounts import AccountStore
 from taskhub.store.hooks import HookStore
 from taskhub.store.notifications import NotificationStore
 from taskhub.store.queries import TaskQueries
+from taskhub.store.recovery import RecoveryQueries
 from taskhub.store.runs import RunStore
 from taskhub.store.sessions import Session
 from taskhub.store.tasks import Store
@@ -83,7 +84,7 @@ class TaskHub:
         self.health = Health(store, self.dispatcher)
         self._sweep = Sweep(
             settings,
-            store,
+            RecoveryQueries(store),
             self.dispatcher,
             expire=self.lifecycle.expire,
             recover_webhooks=self.webhooks.recover,

@@ -7,7 +7,8 @@ every statement as text, and parsing and planning these cost more server time th
 
 Completing on Postgres is one round trip: ``WITH done AS (UPDATE tasks ... RETURNING ...)
 INSERT INTO notifications SELECT ... FROM done`` — the outcome and the notification commit
-together, in autocommit; a result output joins them in one transaction. Other databases take
+together, in autocommit; a result output joins them in one transaction. The ``INSERT`` is
+compiled from the one notification insert (:mod:`taskhub.store.notifications`). Other databases take
 the state machine's own transition (:func:`complete` picks).
 """
 
@@ -25,6 +26,7 @@ from sqlalchemy.types import TypeEngine
 
 from taskhub.domain.records import NewNotification, Output, TaskRecord
 from taskhub.domain.states import transition
+from taskhub.store import notifications
 from taskhub.store import tables as m
 from taskhub.store.rows import task_record_from
 from taskhub.store.runs import upsert_output
@@ -143,16 +145,11 @@ _COMPLETING = f"""WITH done AS (
  updated_at = :at, worker_pid = NULL, percent = 100.0, pause_requested_at = NULL
  WHERE id = :task_id AND status IN ({_sources("complete")})
  AND run = :run AND attempt = :attempt
- RETURNING id, workspace_id, run
+ RETURNING {", ".join(notifications.TASK_COLUMNS)}
 )
-INSERT INTO notifications
- (workspace_id, task_id, run, outcome, kind, title, description, created_at)
- SELECT workspace_id, id, run, :outcome, :kind, :title, :description, :at FROM done
- RETURNING task_id"""
-_TEXTS = ("outcome", "kind", "title", "description", "task_id")
-_TYPES: dict[str, TypeEngine[Any]] = {key: Text() for key in _TEXTS}
-_TYPES |= {"at": m.UTCDateTime(), "attempt": Integer()}
-_TYPES["run"] = Integer()
+{notifications.insert_from_sql("done", at="at")}"""
+_TYPES: dict[str, TypeEngine[Any]] = {"task_id": Text(), "at": m.UTCDateTime()}
+_TYPES |= {"run": Integer(), "attempt": Integer(), **notifications.NOTE_PARAM_TYPES}
 
 _COMPLETE = Prepared("taskhub_complete", _COMPLETING, _TYPES)
 
@@ -171,9 +168,7 @@ def complete(
     if not store.is_postgres:
         return _complete_portably(store, claimed, at, note, output)
     params: dict[str, Any] = {"task_id": claimed.id, "at": at, "attempt": claimed.attempt}
-    params["run"] = claimed.run
-    params["outcome"] = note.outcome.value
-    params |= {"kind": note.kind, "title": note.title, "description": note.description}
+    params |= {"run": claimed.run, **notifications.note_values(note)}
     if output is None:
         with store.single() as c:
             return bool(_COMPLETE.rows(c, params))

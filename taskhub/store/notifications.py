@@ -1,19 +1,91 @@
-"""Reading notifications: the inbox of one workspace, newest first, and marking them read."""
+"""Notifications: the one insert of a task's outcome, and the inbox of one workspace.
+
+A notification's row is written in one place, :func:`notification_row`, which both ways of
+writing it use: :func:`insert_notification` (a Core insert, for the state machine's
+transitions) and :func:`insert_from_sql` (SQL text of ``INSERT ... SELECT ... FROM`` the rows
+of a data-modifying CTE, compiled from the same Core insert, for the worker's prepared
+completion statement in :mod:`taskhub.store.execution`). A new column is added there alone.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Insert, String, Text, bindparam, column, func, insert, select, table, update
+from sqlalchemy.dialects.postgresql import psycopg2
+from sqlalchemy.types import TypeEngine
 
 from taskhub.domain.errors import NotFoundError
-from taskhub.domain.records import Notification
+from taskhub.domain.records import NewNotification, Notification, TaskRecord
 from taskhub.domain.states import Outcome
 from taskhub.store import tables as m
-from taskhub.store.tasks import Store
+
+if TYPE_CHECKING:
+    from taskhub.store.tasks import Store
 
 N = m.notifications
+_PG_NAMED = psycopg2.dialect(paramstyle="named")  # type: ignore[no-untyped-call]
+
+# -- writing: one row per outcome -----------------------------------------------------------
+
+# Columns copied from the task the notification tells of: notification column -> tasks column.
+FROM_TASK = {"workspace_id": "workspace_id", "task_id": "id", "run": "run"}
+TASK_COLUMNS = tuple(dict.fromkeys(FROM_TASK.values()))  # what a source of tasks rows must have
+LEFT_OUT = frozenset({"id", "read_at"})  # columns a new notification leaves to the database
+
+
+def note_values(new: NewNotification) -> dict[str, Any]:
+    """The columns a :class:`NewNotification` gives, by name."""
+    return {
+        "outcome": new.outcome.value,
+        "kind": new.kind,
+        "title": new.title,
+        "description": new.description,
+    }
+
+
+NOTE_COLUMNS = tuple(note_values(NewNotification(Outcome.COMPLETED, "", "")))
+
+
+def notification_row(task: Any, note: dict[str, Any], at: Any) -> dict[str, Any]:
+    """A new notification's row, column name to value (or SQL expression).
+
+    ``task``: anything with the attributes in ``TASK_COLUMNS`` (a :class:`TaskRecord`, or the
+    columns of a ``tasks`` source); ``note``: :func:`note_values`, or parameters by those names;
+    ``at``: the time of the outcome.
+    """
+    copied = {name: getattr(task, source) for name, source in FROM_TASK.items()}
+    return {**copied, **note, "created_at": at}
+
+
+def insert_notification(record: TaskRecord, new: NewNotification) -> Insert:
+    """The insert of ``new``, the notification of ``record``'s outcome (at its ``finished_at``)."""
+    return insert(N).values(notification_row(record, note_values(new), record.finished_at))
+
+
+def _param_type(name: str) -> TypeEngine[Any]:
+    declared: TypeEngine[Any] = N.c[name].type
+    return Text() if isinstance(declared, String) else declared  # no length check on a param
+
+
+# The parameters of :func:`insert_from_sql` other than its time: one per note column.
+NOTE_PARAM_TYPES: dict[str, TypeEngine[Any]] = {name: _param_type(name) for name in NOTE_COLUMNS}
+
+
+def insert_from_sql(source: str, at: str) -> str:
+    """``INSERT INTO notifications (...) SELECT ... FROM <source> RETURNING task_id`` as
+    Postgres SQL text with ``:name`` parameters: the ``NOTE_COLUMNS`` and ``at``, the time of
+    the outcome. ``source`` (a CTE's name) must have the ``TASK_COLUMNS`` of ``tasks``."""
+    rows = table(source, *(column(name) for name in TASK_COLUMNS))
+    note = {name: bindparam(name, type_=NOTE_PARAM_TYPES[name]) for name in NOTE_COLUMNS}
+    values = notification_row(rows.c, note, bindparam(at, type_=N.c.created_at.type))
+    chosen = select(*(value.label(name) for name, value in values.items()))
+    statement = insert(N).from_select(list(values), chosen).returning(N.c.task_id)
+    return str(statement.compile(dialect=_PG_NAMED))
+
+
+# -- reading: the inbox ----------------------------------------------------------------------
 
 
 class NotificationStore:

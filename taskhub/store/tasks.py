@@ -16,7 +16,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Connection, Engine, and_, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from taskhub.domain.clock import now
@@ -25,6 +25,7 @@ from taskhub.domain.records import ErrorInfo, NewNotification, NewTask, TaskReco
 from taskhub.domain.states import Status, transition
 from taskhub.store import tables as m
 from taskhub.store.db import READ_ONLY
+from taskhub.store.notifications import insert_notification
 from taskhub.store.rows import attempt_record, new_row, read_steps, task_record
 
 T = m.tasks
@@ -266,7 +267,7 @@ class Store:
                 return None
             record = task_record(row)
             if notify is not None:
-                self._insert_notification(c, record, notify(record))
+                c.execute(insert_notification(record, notify(record)))
             return record
 
     def transition_or_raise(
@@ -348,55 +349,3 @@ class Store:
                 error_traceback=error.traceback,
             )
         )
-
-    def _insert_notification(self, c: Connection, record: TaskRecord, new: NewNotification) -> None:
-        c.execute(
-            insert(m.notifications).values(
-                workspace_id=record.workspace_id,
-                task_id=record.id,
-                run=record.run,
-                outcome=new.outcome.value,
-                kind=new.kind,
-                title=new.title,
-                description=new.description,
-                created_at=record.finished_at,
-            )
-        )
-
-    # -- recovery --------------------------------------------------------------------------
-
-    def undispatched(self, created_before: datetime, limit: int = 1000) -> list[TaskRecord]:
-        query = (
-            select(T)
-            .where(T.c.status == Status.PENDING.value, T.c.dispatched_at.is_(None))
-            .where(T.c.created_at < created_before)
-            .order_by(T.c.created_at)
-            .limit(limit)
-        )
-        with self.read() as c:
-            return [task_record(row) for row in c.execute(query)]
-
-    def published_pending(self, before: datetime, limit: int = 1000) -> list[TaskRecord]:
-        """Pending records last published before ``before``, oldest first."""
-        query = (
-            select(T)
-            .where(T.c.status == Status.PENDING.value, T.c.dispatched_at < before)
-            .order_by(T.c.dispatched_at)
-            .limit(limit)
-        )
-        with self.read() as c:
-            return [task_record(row) for row in c.execute(query)]
-
-    def lost(self, heartbeat_before: datetime, retry_due_before: datetime) -> list[TaskRecord]:
-        """Running tasks whose heartbeat went stale, and retries whose message never came."""
-        stale = and_(T.c.status == Status.IN_PROGRESS.value, T.c.heartbeat_at < heartbeat_before)
-        overdue = and_(T.c.status == Status.RETRYING.value, T.c.next_attempt_at < retry_due_before)
-        with self.read() as c:
-            return [task_record(row) for row in c.execute(select(T).where(or_(stale, overdue)))]
-
-    def overdue(self, at: datetime) -> list[TaskRecord]:
-        """Waiting records whose deadline passed before any worker started them."""
-        waiting = T.c.status.in_([Status.PENDING.value, Status.RETRYING.value])
-        with self.read() as c:
-            query = select(T).where(waiting, T.c.deadline.is_not(None), T.c.deadline < at)
-            return [task_record(row) for row in c.execute(query)]

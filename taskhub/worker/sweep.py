@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from taskhub.domain.clock import now
 from taskhub.domain.records import TaskRecord
 from taskhub.domain.settings import Settings
-from taskhub.store.tasks import Store
+from taskhub.store.recovery import RecoveryQueries
 from taskhub.worker.publisher import Dispatcher
 
 log = logging.getLogger(__name__)
@@ -40,31 +40,32 @@ class SweepReport:
 
 
 class Sweep:
-    """One round of recovery, from the records. ``expire`` ends a task whose deadline passed;
-    ``recover_webhooks`` queues lost webhook deliveries again and says how many."""
+    """One round of recovery, from the records ``recovery`` finds. ``expire`` ends a task whose
+    deadline passed; ``recover_webhooks`` queues lost webhook deliveries again and says how
+    many."""
 
     def __init__(
         self,
         settings: Settings,
-        store: Store,
+        recovery: RecoveryQueries,
         dispatcher: Dispatcher,
         expire: Callable[[str], object],
         recover_webhooks: Callable[[], int],
     ) -> None:
         self._settings = settings
-        self._store = store
+        self._recovery = recovery
         self._dispatcher = dispatcher
         self._expire = expire
         self._recover_webhooks = recover_webhooks
 
     def __call__(self) -> SweepReport:
-        settings, store, at = self._settings, self._store, now()
-        undispatched = store.undispatched(at - timedelta(seconds=settings.dispatch_grace_s))
-        lost = store.lost(
+        settings, found, at = self._settings, self._recovery, now()
+        undispatched = found.undispatched(at - timedelta(seconds=settings.dispatch_grace_s))
+        lost = found.lost(
             heartbeat_before=at - timedelta(seconds=settings.heartbeat_timeout_s),
             retry_due_before=at - timedelta(seconds=settings.heartbeat_timeout_s),
         )
-        expired = store.overdue(at)
+        expired = found.overdue(at)
         for record in expired:
             self._expire(record.id)
         self._dispatcher.publish_quietly(undispatched)
@@ -88,7 +89,7 @@ class Sweep:
         """
         idle_cutoff = at - timedelta(seconds=self._settings.lost_message_after_s)
         busy_cutoff = at - timedelta(seconds=self._settings.lost_message_busy_after_s)
-        candidates = self._store.published_pending(idle_cutoff)
+        candidates = self._recovery.published_pending(idle_cutoff)
         if not candidates:
             return []
         depths = self._dispatcher.queue_depths({record.options.queue for record in candidates})

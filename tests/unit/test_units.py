@@ -10,7 +10,7 @@ from taskhub.domain.errors import StoreError, ValidationError
 from taskhub.domain.records import ErrorInfo, Progress, TaskOptions
 from taskhub.domain.registry import TaskDefinition
 from taskhub.domain.retries import backoff_s, plan_retry
-from taskhub.domain.settings import Settings
+from taskhub.domain.settings import Settings, display_url
 from taskhub.domain.states import FINAL_STATUSES, TRANSITIONS, Status, allowed
 from taskhub.domain.submissions import Submission, build, check_input
 from taskhub.worker import completions
@@ -139,3 +139,19 @@ def test_an_outcome_whose_write_fails_is_written_again_before_flush_returns(
     writer.submit("t1", None, None)
     assert writer.flush(timeout_s=5)
     assert calls == ["t1", "t1", "t1"]
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (
+            "postgresql+psycopg2://app:s3cret@db:5432/tasks",
+            "postgresql+psycopg2://app:***@db:5432/tasks",
+        ),
+        ("redis://:s3cret@cache:6379/0", "redis://:***@cache:6379/0"),
+        ("redis://127.0.0.1:6379/15", "redis://127.0.0.1:6379/15"),
+        ("sqlite:////tmp/taskhub.db", "sqlite:////tmp/taskhub.db"),
+    ],
+)
+def test_a_url_shown_to_people_hides_its_password(url: str, shown: str) -> None:
+    assert display_url(url) == shown
