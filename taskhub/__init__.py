@@ -17,7 +17,6 @@ from taskhub.domain.registry import TaskDefinition, task
 from taskhub.domain.settings import Settings
 from taskhub.domain.states import Status, StepStatus, TaskType
 from taskhub.hub import TaskHub
-from taskhub.services import accounts
 from taskhub.services.notifications import on_notification
 from taskhub.worker.context import TaskContext
 
@@ -38,7 +37,6 @@ __all__ = [
     "TransitionError",
     "UnknownTaskError",
     "ValidationError",
-    "accounts",
     "on_notification",
     "task",
 ]
