@@ -60,7 +60,8 @@ class TaskHub:
         self.outputs = OutputCodec(settings.max_output_bytes)
         self.celery = create_celery(settings)
         self.dispatcher = Dispatcher(self.celery, settings, store)
-        self.webhooks = Webhooks(settings, HookStore(store), self.dispatcher)
+        hooks = HookStore(store)
+        self.webhooks = Webhooks(settings, hooks, self.dispatcher)
         announce = Notifier(self.webhooks).announce
         self.lifecycle = Lifecycle(settings, store, self.outputs, self.dispatcher, announce)
         completions = CompletionWriter(self.lifecycle.complete)
@@ -79,7 +80,7 @@ class TaskHub:
             announce,
         )
         self.accounts = Accounts(AccountStore(store))
-        self.triggers = Triggers(HookStore(store), self.tasks)
+        self.triggers = Triggers(hooks, self.tasks)
         self.inbox = Inbox(NotificationStore(store))
         self.health = Health(store, self.dispatcher)
         self._sweep = Sweep(
