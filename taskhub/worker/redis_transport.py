@@ -42,13 +42,16 @@ class QoS(redis.QoS):
 
     def _settle(self, delivery_tag: str, *, requeue: bool) -> None:
         """kombu's ack/reject bookkeeping in Redis, then the local one — even when Redis
-        refused the first, so that the prefetch slot is freed."""
+        refused the first, so that the prefetch slot is freed. A message taken on a channel
+        that has since closed (the consumer reconnected after the broker went) cannot be
+        settled at all: kombu would rebuild a pool from the released connection
+        (``AttributeError``) and Celery would exit; its bookkeeping went with the broker."""
         try:
             if requeue:
                 self.restore_by_tag(delivery_tag, leftmost=True)  # type: ignore[no-untyped-call]
             else:
                 self._remove_from_indices(delivery_tag).execute()  # type: ignore[no-untyped-call]
-        except exceptions.RedisError as exc:
+        except (exceptions.RedisError, AttributeError) as exc:
             _refused(delivery_tag, exc)
         virtual.QoS.ack(self, delivery_tag)
 

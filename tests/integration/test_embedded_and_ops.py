@@ -164,3 +164,26 @@ def test_on_redis_a_channel_closing_after_its_connection_went_cannot_crash_the_w
         channel.close()  # kombu's own restore raised AttributeError here
 
         assert channel.qos._delivered == {}
+
+
+@pytest.mark.redis
+def test_on_redis_an_ack_after_its_channel_closed_cannot_crash_the_worker(hub: TaskHub) -> None:
+    """Seen under a Redis restart: the consumer reconnected, then acked a message taken on the
+    channel it had closed; kombu rebuilt a pool from that channel's released connection
+    (``AttributeError`` on ``None.client``) and Celery exited ("Unrecoverable error"), leaving
+    every waiting task to a worker that was gone. The ack is dropped instead: that message's
+    bookkeeping went with the broker, and the sweep republishes its task if it did not run."""
+    queue = f"q-{uuid.uuid4().hex[:8]}"
+    with hub.celery.connection_for_write() as connection:
+        channel = connection.channel()
+        channel.queue_declare(queue=queue)
+        channel.basic_publish(channel.prepare_message("{}"), exchange="", routing_key=queue)
+        message = channel.basic_get(queue, no_ack=False)
+        assert message is not None
+        channel._disconnect_pools()
+        channel.connection = None  # what closing the channel leaves behind
+
+        message.ack()  # kombu's own settle raised AttributeError here
+
+        channel.qos._flush()  # the local bookkeeping: its prefetch slot is free
+        assert message.acknowledged and message.delivery_tag not in channel.qos._delivered
