@@ -14,6 +14,7 @@ from functools import cached_property
 from typing import Any
 
 from taskhub.domain.clock import now
+from taskhub.domain.code_schedules import parse_beat_schedule
 from taskhub.domain.outputs import OutputCodec
 from taskhub.domain.paging import TaskFilter
 from taskhub.domain.records import Notification, Output, TaskRecord
@@ -25,6 +26,7 @@ from taskhub.services.accounts import Accounts
 from taskhub.services.health import Health
 from taskhub.services.inbox import Inbox
 from taskhub.services.notifications import Notifier
+from taskhub.services.schedules import Schedules
 from taskhub.services.tasks import Tasks
 from taskhub.services.triggers import Triggers
 from taskhub.services.webhooks import Webhooks
@@ -35,18 +37,21 @@ from taskhub.store.notifications import NotificationStore
 from taskhub.store.queries import TaskQueries
 from taskhub.store.recovery import RecoveryQueries
 from taskhub.store.runs import RunStore
+from taskhub.store.schedules import ScheduleStore
 from taskhub.store.sessions import Session
 from taskhub.store.tasks import Store
 from taskhub.worker import signals
 from taskhub.worker.app import create_celery
+from taskhub.worker.beat import BeatHooks, register
 from taskhub.worker.binding import Executor
 from taskhub.worker.completions import CompletionWriter
 from taskhub.worker.context import Heartbeat
 from taskhub.worker.lifecycle import Lifecycle
 from taskhub.worker.publisher import Dispatcher
-from taskhub.worker.scheduling import ScheduleEntry
 from taskhub.worker.sweep import Sweep, Sweeper, SweepReport
 from taskhub.worker.system_tasks import bind_system_tasks
+
+SCHEDULE_MODULE = "beat_schedule"  # code-defined schedules, synced when beat starts
 
 
 class TaskHub:
@@ -83,6 +88,9 @@ class TaskHub:
         self.triggers = Triggers(hooks, self.tasks)
         self.inbox = Inbox(NotificationStore(store))
         self.health = Health(store, self.dispatcher)
+        self.schedules = Schedules(settings, ScheduleStore(store), self.tasks)
+        hooks = BeatHooks(self.schedules.tick, self.sync_code_schedules, settings.schedule_tick_s)
+        register(self.celery, hooks)
         self._sweep = Sweep(
             settings,
             RecoveryQueries(store),
@@ -104,12 +112,21 @@ class TaskHub:
             self.celery,
             self.settings,
             sweep=self._sweep,
-            submit_scheduled=self._submit_scheduled,
             deliver=self.webhooks.deliver,
         )
 
-    def _submit_scheduled(self, entry: ScheduleEntry, ask: Submission) -> str:
-        return self.tasks.submit(self.workspace_id, entry.task, entry.input, ask).id
+    def sync_code_schedules(self) -> dict[str, int]:
+        """Make the code-defined schedules in the database what ``beat_schedule.py`` says
+        (beat does this when it starts): created or updated, those gone from it disabled.
+        They fire into the entry's ``workspace``, else the module's
+        ``TASKHUB_SCHEDULE_WORKSPACE``, else this hub's workspace."""
+        try:
+            module = importlib.import_module(SCHEDULE_MODULE)
+        except ModuleNotFoundError:
+            return self.schedules.sync_code([])
+        workspace = getattr(module, "TASKHUB_SCHEDULE_WORKSPACE", None) or self.workspace
+        entries = parse_beat_schedule(getattr(module, "beat_schedule", {}), workspace)
+        return self.schedules.sync_code(entries)
 
     @cached_property
     def workspace_id(self) -> str:

@@ -149,6 +149,9 @@ class TaskSummary(BaseModel):
     pause_requested_at: datetime | None
     error: ErrorOut | None
     progress: ProgressOut
+    scheduled_for: datetime | None = Field(
+        None, description="A scheduled run: the fire time of its schedule it belongs to."
+    )
     updated_at: datetime | None
 
 

@@ -95,6 +95,7 @@ class NewTask:
     options: TaskOptions
     idempotency_key: str | None
     created_at: datetime
+    scheduled_for: datetime | None = None  # a scheduled run: the fire time it belongs to
 
     def as_record(self) -> TaskRecord:
         """The record exactly as the store inserts it, without reading it back: the
@@ -129,6 +130,7 @@ class TaskRecord:
     pause_requested_at: datetime | None
     error: ErrorInfo | None
     progress: Progress
+    scheduled_for: datetime | None = None  # a scheduled run: its schedule's fire time
     steps: tuple[StepRecord, ...] = field(default=(), compare=False)
     attempts: tuple[AttemptRecord, ...] = field(default=(), compare=False)
     output_names: tuple[str, ...] = field(default=(), compare=False)

@@ -164,5 +164,6 @@ _TIMES = (
     "next_attempt_at",
     "cancel_requested_at",
     "pause_requested_at",
+    "scheduled_for",
     "updated_at",
 )

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     sweep_interval_s: float = Field(
         10.0, gt=0, description="How often beat runs the recovery sweep."
     )
+    schedule_tick_s: float = Field(
+        1.0, gt=0, description="How often beat looks for due schedules in the database."
+    )
     lost_message_after_s: float = Field(
         30.0,
         gt=0,

@@ -34,6 +34,7 @@ class Submission:
     idempotency_key: str | None = None
     type: TaskType = TaskType.MANUAL
     origin: str | None = None
+    scheduled_for: datetime | None = None  # a scheduled run: the fire time it belongs to
 
 
 def build(
@@ -57,6 +58,7 @@ def build(
         options=_options(definition, ask, settings, now),
         idempotency_key=_key(ask.idempotency_key),
         created_at=now,
+        scheduled_for=ask.scheduled_for,
     )
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     CheckConstraint,
     Column,
     DateTime,
@@ -101,6 +102,7 @@ tasks = Table(
     Column("current_step", Integer),
     Column("percent", Float),
     Column("message", Text),
+    Column("scheduled_for", UTCDateTime),  # a scheduled run: the fire time it belongs to
     Column("updated_at", UTCDateTime, nullable=False),
     CheckConstraint(_in("status", Status), name="ck_tasks_status"),
     CheckConstraint(_in("type", TaskType), name="ck_tasks_type"),
@@ -241,4 +243,33 @@ webhook_deliveries = Table(
     CheckConstraint("status IN ('pending', 'delivered', 'failed')", name="ck_webhook_status"),
     UniqueConstraint("subscription_id", "notification_id", name="uq_webhook_deliveries"),
     Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+)
+
+schedules = Table(  # cron schedules, made through the service (source 'api') or beat_schedule.py
+    "schedules",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("workspace_id", String(36), ForeignKey("workspaces.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("task_name", String(200), nullable=False),
+    Column("input", JSON, nullable=False),
+    Column("cron", String(200), nullable=False),  # normalized (domain.schedules.parse_cron)
+    Column("timezone", String(64), nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("options", JSON, nullable=False),  # domain.schedule_policies.ScheduleOptions
+    Column("missed_policy", String(20), nullable=False),
+    Column("overlap_policy", String(20), nullable=False),
+    Column("next_run_at", UTCDateTime, nullable=False),  # the next fire time not yet decided
+    Column("queued_fire_at", UTCDateTime),  # queue_one: a fire time waiting for its turn
+    Column("last_run_at", UTCDateTime),  # the fire time of the last run submitted
+    Column("last_task_id", String(36)),
+    Column("source", String(10), nullable=False),
+    Column("code_key", String(200)),  # source 'code': its key in beat_schedule.py
+    Column("trail", JSON, nullable=False),  # the last FiringDecisions, oldest first
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint("source IN ('api', 'code')", name="ck_schedules_source"),
+    UniqueConstraint("workspace_id", "name", name="uq_schedules_name"),
+    Index("ix_schedules_due", "enabled", "next_run_at"),
+    Index("ix_schedules_workspace_created", "workspace_id", "created_at"),
 )

@@ -22,7 +22,8 @@ def remote(api_url: str, hub: TaskHub) -> TaskHubClient:
 
 # The local SDK's own, not the protocol's: running the hub in-process (over HTTP there is no
 # database to migrate (or downgrade) nor sweep to run, and the API key names the workspace).
-LOCAL_ONLY = {"workspace_id", "migrate", "downgrade", "sweep"}
+# Operator actions of the local hub (beat runs sync_code_schedules when it starts).
+LOCAL_ONLY = {"workspace_id", "migrate", "downgrade", "sweep", "sync_code_schedules"}
 
 
 def test_the_local_sdk_has_no_public_method_the_protocol_lacks() -> None:

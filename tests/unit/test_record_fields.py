@@ -81,6 +81,7 @@ def full_record() -> TaskRecord:
         pause_requested_at=_at(4),
         error=error,
         progress=Progress(current_step=2, total_steps=5, percent=40.0, message="halfway"),
+        scheduled_for=_at(-1),
         steps=(StepRecord("fetch", 1, StepStatus.COMPLETED, _at(2), _at(3), "ok", {"rows": 3}),),
         attempts=(AttemptRecord(1, "celery@other", _at(2), _at(3), error, run=3),),
         output_names=("result",),

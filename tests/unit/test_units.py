@@ -1,4 +1,4 @@
-"""Pure logic: the state machine, backoff, schedules. No services needed."""
+"""Pure logic: the state machine, backoff, settings. No services needed."""
 
 from __future__ import annotations
 
@@ -6,16 +6,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from taskhub.domain.errors import StoreError, ValidationError
+from taskhub.domain.errors import StoreError
 from taskhub.domain.records import ErrorInfo, Progress, TaskOptions
 from taskhub.domain.registry import TaskDefinition
 from taskhub.domain.retries import backoff_s, plan_retry
 from taskhub.domain.settings import Settings, display_url
 from taskhub.domain.states import FINAL_STATUSES, TRANSITIONS, Status, allowed
-from taskhub.domain.submissions import Submission, build, check_input
+from taskhub.domain.submissions import Submission, build
 from taskhub.worker import completions
 from taskhub.worker.app import create_celery
-from taskhub.worker.scheduling import load, parse
 
 
 def test_no_worker_action_moves_a_final_record() -> None:
@@ -78,39 +77,6 @@ def test_progress_label_reads_step_n_of_m() -> None:
     assert Progress(None, None, 50.0, "half way").label == "half way"
     assert str(ErrorInfo("ValueError", "bad")) == "ValueError: bad"
     assert TaskOptions(5, "q", 1, 0, 1, 2).deadline is None
-
-
-def test_every_beat_schedule_entry_parses_and_names_a_known_task_with_fitting_input() -> None:
-    import workers  # noqa: F401 - registers the example tasks
-    from taskhub.domain.registry import REGISTRY
-
-    entries = load()
-    assert entries, "beat_schedule.py defines at least one example"
-    for entry in entries.values():
-        assert entry.task in REGISTRY
-        assert entry.crontab is not None
-        check_input(entry.input, REGISTRY[entry.task])  # its input fits the task's signature
-
-
-def test_a_schedule_fires_once_per_cron_time() -> None:
-    entry = parse({"nightly": {"task": "t", "cron": "0 2 * * *"}})["nightly"]
-    at = datetime(2026, 11, 25, 2, 0, 3, tzinfo=UTC)
-    assert entry.fire_time(at) == datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
-    assert entry.fire_time(at + timedelta(seconds=40)) == entry.fire_time(at)
-
-
-@pytest.mark.parametrize(
-    ("spec", "field"),
-    [
-        ({"task": "t", "cron": "every day"}, "nightly.cron"),
-        ({"cron": "0 2 * * *"}, "nightly"),
-        ({"task": "t", "cron": "0 2 * * *", "color": "red"}, "nightly"),
-    ],
-)
-def test_a_bad_schedule_entry_is_refused(spec: dict[str, str], field: str) -> None:
-    with pytest.raises(ValidationError) as raised:
-        parse({"nightly": spec})
-    assert raised.value.field == field
 
 
 def test_workers_start_with_task_events_off_and_submitters_send_sent_events() -> None:
