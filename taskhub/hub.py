@@ -89,8 +89,8 @@ class TaskHub:
         self.inbox = Inbox(NotificationStore(store))
         self.health = Health(store, self.dispatcher)
         self.schedules = Schedules(settings, ScheduleStore(store), self.tasks)
-        hooks = BeatHooks(self.schedules.tick, self.sync_code_schedules, settings.schedule_tick_s)
-        register(self.celery, hooks)
+        beat = BeatHooks(self.schedules.tick, self.sync_code_schedules, settings.schedule_tick_s)
+        register(self.celery, beat)
         self._sweep = Sweep(
             settings,
             RecoveryQueries(store),
