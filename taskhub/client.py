@@ -73,6 +73,8 @@ class TaskHubClient:
         retry_delay: Seconds | None = None,
         deadline: datetime | None = None,
         idempotency_key: str | None = None,
+        run_at: datetime | None = None,
+        countdown: Seconds | None = None,
     ) -> TaskRecord:
         body = {
             "task": task_name(task),
@@ -84,6 +86,8 @@ class TaskHubClient:
             "retry_delay": _seconds(retry_delay),
             "deadline": deadline.isoformat() if deadline else None,
             "idempotency_key": idempotency_key,
+            "run_at": run_at.isoformat() if run_at else None,
+            "countdown": _seconds(countdown),
         }
         sent = {key: value for key, value in body.items() if value is not None}
         return _record(self._send("POST", "/tasks", json=sent))
@@ -99,6 +103,8 @@ class TaskHubClient:
         retries: int | None = None,
         retry_delay: Seconds | None = None,
         deadline: datetime | None = None,
+        run_at: datetime | None = None,
+        countdown: Seconds | None = None,
     ) -> builtins.list[str]:
         """One ``submit`` per input (the API has no bulk submit)."""
         return [
@@ -111,6 +117,8 @@ class TaskHubClient:
                 retries=retries,
                 retry_delay=retry_delay,
                 deadline=deadline,
+                run_at=run_at,
+                countdown=countdown,
             ).id
             for item in inputs
         ]

@@ -89,7 +89,7 @@ class TaskHub:
         self.inbox = Inbox(NotificationStore(store))
         self.health = Health(store, self.dispatcher)
         self.schedules = Schedules(settings, ScheduleStore(store), self.tasks)
-        beat = BeatHooks(self.schedules.tick, self.sync_code_schedules, settings.schedule_tick_s)
+        beat = BeatHooks(self._beat_tick, self.sync_code_schedules, settings.schedule_tick_s)
         register(self.celery, beat)
         self._sweep = Sweep(
             settings,
@@ -114,6 +114,12 @@ class TaskHub:
             sweep=self._sweep,
             deliver=self.webhooks.deliver,
         )
+
+    def _beat_tick(self) -> None:
+        """What beat does every tick: fire the due schedules, release the due one-off runs."""
+        at = now()
+        self.schedules.tick(at)
+        self.tasks.release_due(at)
 
     def sync_code_schedules(self) -> dict[str, int]:
         """Make the code-defined schedules in the database what ``beat_schedule.py`` says
@@ -160,13 +166,26 @@ class TaskHub:
         retry_delay: Seconds | None = None,
         deadline: datetime | None = None,
         idempotency_key: str | None = None,
+        run_at: datetime | None = None,
+        countdown: Seconds | None = None,
         type: TaskType = TaskType.MANUAL,
         origin: str | None = None,
         session: Session | None = None,
     ) -> TaskRecord:
-        """Record a task and queue it. Within ``session``, it is queued after that commits."""
+        """Record a task and queue it. Within ``session``, it is queued after that commits.
+        With ``run_at`` (or ``countdown``) it waits, ``pending``, in the database until then."""
         ask = Submission(
-            name, priority, timeout, retries, retry_delay, deadline, idempotency_key, type, origin
+            name,
+            priority,
+            timeout,
+            retries,
+            retry_delay,
+            deadline,
+            idempotency_key,
+            type,
+            origin,
+            scheduled_for=run_at,
+            countdown=countdown,
         )
         return self.tasks.submit(self.workspace_id, task_name(task), input, ask, session=session)
 
@@ -181,9 +200,20 @@ class TaskHub:
         retries: int | None = None,
         retry_delay: Seconds | None = None,
         deadline: datetime | None = None,
+        run_at: datetime | None = None,
+        countdown: Seconds | None = None,
     ) -> list[str]:
         """Record and queue one task per input, in batches; returns their ids."""
-        ask = Submission(name, priority, timeout, retries, retry_delay, deadline)
+        ask = Submission(
+            name,
+            priority,
+            timeout,
+            retries,
+            retry_delay,
+            deadline,
+            scheduled_for=run_at,
+            countdown=countdown,
+        )
         return self.tasks.submit_many(self.workspace_id, task_name(task), inputs, ask)
 
     def get(self, task_id: str) -> TaskRecord:

@@ -36,10 +36,13 @@ class TaskhubSDK(Protocol):
         retry_delay: Seconds | None = None,
         deadline: datetime | None = None,
         idempotency_key: str | None = None,
+        run_at: datetime | None = None,
+        countdown: Seconds | None = None,
     ) -> TaskRecord:
         """Record a task and queue it; what is left out takes the task's default. A record
         whose ``dispatch_error`` is set was kept but not yet published: the sweep publishes
-        it."""
+        it. With ``run_at`` (or ``countdown`` seconds) it waits ``pending`` until then, its due
+        time in ``scheduled_for``."""
         ...
 
     def submit_many(
@@ -53,6 +56,8 @@ class TaskhubSDK(Protocol):
         retries: int | None = None,
         retry_delay: Seconds | None = None,
         deadline: datetime | None = None,
+        run_at: datetime | None = None,
+        countdown: Seconds | None = None,
     ) -> builtins.list[str]:
         """Record and queue one task per input, with the same options; returns their ids."""
         ...

@@ -82,7 +82,10 @@ def list_tasks(
     response_model=TaskDetail,
     responses={
         200: {"model": TaskDetail, "description": "The Idempotency-Key was used before: its task."},
-        201: {"description": "Recorded and on the broker (`dispatched: true`)."},
+        201: {
+            "description": "Recorded and on the broker (`dispatched: true`), or held for its "
+            "`run_at` (`scheduled_for`; beat publishes it then)."
+        },
         202: {"model": TaskDetail, "description": NOT_DISPATCHED},
         **problems(400, 403, 413),
     },
@@ -101,7 +104,7 @@ def submit(
     record, created = hub.tasks.submit_checked(
         workspace, body.task, body.input, ask, depends_on=body.depends_on
     )
-    response.status_code = (201 if record.dispatched else 202) if created else 200
+    response.status_code = (201 if _on_its_way(record) else 202) if created else 200
     response.headers["Location"] = f"/api/v1/tasks/{record.id}"
     return record_to_dict(record)
 
@@ -127,12 +130,17 @@ def get_task(task_id: str, hub: HubDep, workspace: WorkspaceDep) -> dict[str, An
     return record_to_dict(hub.tasks.get(workspace.id, task_id))
 
 
+def _on_its_way(record: TaskRecord) -> bool:
+    """Published, or held for its due time: not waiting for the sweep to publish it."""
+    return record.dispatched or record.held(now())
+
+
 def _action_route(action: Action, summary: str) -> None:
     def act(
         task_id: str, hub: HubDep, workspace: WorkspaceDep, response: Response
     ) -> dict[str, Any]:
         record = hub.tasks.act(workspace.id, action, task_id)
-        if record.status is Status.PENDING and not record.dispatched:
+        if record.status is Status.PENDING and not _on_its_way(record):
             response.status_code = 202  # queued again, but the broker could not take it yet
         return record_to_dict(record)
 

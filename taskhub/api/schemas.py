@@ -230,6 +230,14 @@ class SubmitIn(BaseModel):
         None, max_length=1000, description="Task ids (Growth and Enterprise; with pipelines)."
     )
     idempotency_key: str | None = Field(None, min_length=1, max_length=MAX_KEY_CHARS)
+    run_at: AwareDatetime | None = Field(
+        None,
+        description="Run no sooner than this: the task waits, pending, in the database until "
+        "then (Growth and Enterprise plans).",
+    )
+    countdown: Seconds | None = Field(
+        None, ge=0, description="Seconds from now: run_at = now + countdown (one or the other)."
+    )
 
     def submission(self, header_key: str | None) -> Submission:
         """What to submit; the ``Idempotency-Key`` header and body field must agree."""
@@ -244,6 +252,8 @@ class SubmitIn(BaseModel):
             retry_delay=self.retry_delay,
             deadline=self.deadline,
             idempotency_key=key if key is not None else header_key,
+            scheduled_for=self.run_at,
+            countdown=self.countdown,
         )
 
 

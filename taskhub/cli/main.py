@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import FrameType
 from typing import Annotated, Any, ParamSpec, TypeVar
 
@@ -29,6 +29,7 @@ from taskhub.cli.common import (
     EXIT_TIMEOUT,
     opened,
 )
+from taskhub.domain.clock import now
 from taskhub.domain.records import TaskRecord
 from taskhub.domain.serialize import record_to_dict
 from taskhub.domain.settings import Settings
@@ -194,6 +195,16 @@ def _parsed(raw: str | None, parse: Callable[[str], T], option: str, expected: s
         raise typer.BadParameter(f"not {expected}: {exc}", param_hint=f"'{option}'") from None
 
 
+UNITS_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _moment(raw: str) -> datetime:
+    """``+90s``, ``+10m``, ``+2h``, ``+1d`` from now, or an ISO 8601 datetime."""
+    if raw.startswith("+") and raw[-1:] in UNITS_S and raw[1:-1].isdigit():
+        return now() + timedelta(seconds=int(raw[1:-1]) * UNITS_S[raw[-1]])
+    return datetime.fromisoformat(raw)
+
+
 @command()
 def submit(
     task: Annotated[str, typer.Argument(help="Registered task name, e.g. reports.daily_sales.")],
@@ -205,12 +216,17 @@ def submit(
     retry_delay: Annotated[float | None, typer.Option(help="Seconds.")] = None,
     deadline: Annotated[str | None, typer.Option(help="ISO 8601 with timezone.")] = None,
     idempotency_key: Annotated[str | None, typer.Option()] = None,
+    at: Annotated[
+        str | None,
+        typer.Option("--at", help="Run no sooner than: ISO 8601 with timezone, or +90s/+10m/+2h."),
+    ] = None,
     as_json: AsJson = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the id.")] = False,
 ) -> None:
     """Submit a task; prints its id."""
     task_input: Any = _parsed(input, json.loads, "--input", "valid JSON")
     when = _parsed(deadline, datetime.fromisoformat, "--deadline", "an ISO 8601 datetime")
+    run_at = _parsed(at, _moment, "--at", "an ISO 8601 datetime or +<n>s/m/h")
     with opened() as hub, cli_common.publish_reported_here():
         record = hub.submit(
             task,
@@ -222,6 +238,7 @@ def submit(
             retry_delay=retry_delay,
             deadline=when,
             idempotency_key=idempotency_key,
+            run_at=run_at,
         )
     _warn_if_not_dispatched(record)
     if as_json:
@@ -234,7 +251,7 @@ def submit(
 
 def _warn_if_not_dispatched(record: TaskRecord) -> None:
     """One line on stderr for a task queued in the database only: the broker could not take it."""
-    if record.status is Status.PENDING and not record.dispatched:
+    if record.status is Status.PENDING and not record.dispatched and not record.held(now()):
         render.err().print(render.not_dispatched(record), soft_wrap=True)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from rich.console import Console, Group, RenderableType
 from rich.panel import Panel
@@ -82,6 +82,8 @@ def print_json(value: object) -> None:
 def task_line(record: TaskRecord, *, requests: bool = False) -> Text:
     """One line for a submitted or changed task: id, name, status (and pending requests)."""
     line = Text.assemble((record.id, "bold"), "  ", record.name, "  ", status_text(record.status))
+    if record.held(datetime.now(UTC)):
+        line.append(f"  (due {when(record.scheduled_for)})")
     if requests and record.status is Status.IN_PROGRESS:
         if record.cancel_requested_at is not None:
             line.append("  (cancel requested: stops at its next checkpoint)")

@@ -27,8 +27,15 @@ def check_submission(
     """Raise ``PlanError`` (or ``ValidationError``) unless ``workspace`` may submit ``ask``."""
     if ask.deadline is not None:
         require(workspace, Feature.DEADLINES)
-    if ask.type is TaskType.SCHEDULED:
+    if ask.type is TaskType.SCHEDULED or _held(ask):
         require(workspace, Feature.SCHEDULED)
     if depends_on:
         require(workspace, Feature.DEPENDENCIES)
         raise ValidationError("depends_on", DEPENDENCIES_LATER)
+
+
+def _held(ask: Submission) -> bool:
+    """A one-off run for later (``run_at`` or ``countdown``): a scheduled task."""
+    return ask.countdown is not None or (
+        ask.type is not TaskType.SCHEDULED and ask.scheduled_for is not None
+    )

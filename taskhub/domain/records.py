@@ -95,7 +95,7 @@ class NewTask:
     options: TaskOptions
     idempotency_key: str | None
     created_at: datetime
-    scheduled_for: datetime | None = None  # a scheduled run: the fire time it belongs to
+    scheduled_for: datetime | None = None  # when the run is due: fire time, or run_at
 
     def as_record(self) -> TaskRecord:
         """The record exactly as the store inserts it, without reading it back: the
@@ -130,7 +130,7 @@ class TaskRecord:
     pause_requested_at: datetime | None
     error: ErrorInfo | None
     progress: Progress
-    scheduled_for: datetime | None = None  # a scheduled run: its schedule's fire time
+    scheduled_for: datetime | None = None  # when the run is due: fire time, or run_at
     steps: tuple[StepRecord, ...] = field(default=(), compare=False)
     attempts: tuple[AttemptRecord, ...] = field(default=(), compare=False)
     output_names: tuple[str, ...] = field(default=(), compare=False)
@@ -143,6 +143,11 @@ class TaskRecord:
     def dispatched(self) -> bool:
         """Whether its message went to the broker (``dispatched_at`` is set)."""
         return self.dispatched_at is not None
+
+    def held(self, at: datetime) -> bool:
+        """Whether it waits for its due time (``scheduled_for``, a run_at still ahead): held in
+        the database, not published until then."""
+        return self.scheduled_for is not None and self.scheduled_for > at
 
     @property
     def priority(self) -> int:

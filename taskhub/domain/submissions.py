@@ -34,7 +34,10 @@ class Submission:
     idempotency_key: str | None = None
     type: TaskType = TaskType.MANUAL
     origin: str | None = None
-    scheduled_for: datetime | None = None  # a scheduled run: the fire time it belongs to
+    # when the run is due: a schedule's fire time, or a one-off run_at/countdown (held in the
+    # database, published by beat's tick once due)
+    scheduled_for: datetime | None = None
+    countdown: Seconds | None = None  # run_at = now + countdown (give one or the other)
 
 
 def build(
@@ -58,7 +61,7 @@ def build(
         options=_options(definition, ask, settings, now),
         idempotency_key=_key(ask.idempotency_key),
         created_at=now,
-        scheduled_for=ask.scheduled_for,
+        scheduled_for=_due(ask, now),
     )
 
 
@@ -117,6 +120,24 @@ def _deadline(deadline: datetime | None, now: datetime) -> datetime | None:
     if deadline <= now:
         raise ValidationError("deadline", f"is in the past: {deadline.isoformat()}")
     return deadline
+
+
+def _due(ask: Submission, now: datetime) -> datetime | None:
+    """When the run is due: ``run_at`` (``scheduled_for``) or ``now + countdown``; before any
+    deadline. A time already past is due now (a schedule's fire time usually is)."""
+    if ask.countdown is not None and ask.scheduled_for is not None:
+        raise ValidationError("countdown", "give run_at or countdown, not both")
+    if ask.countdown is not None:
+        due = now + timedelta(seconds=_seconds("countdown", ask.countdown, minimum=0) or 0.0)
+    elif ask.scheduled_for is not None:
+        due = ask.scheduled_for
+        if not isinstance(due, datetime) or due.tzinfo is None:
+            raise ValidationError("run_at", "must be a timezone-aware datetime")
+    else:
+        return None
+    if ask.deadline is not None and due >= ask.deadline:
+        raise ValidationError("run_at", f"is not before the deadline ({ask.deadline.isoformat()})")
+    return due
 
 
 def _name(name: str | None, d: TaskDefinition) -> str:

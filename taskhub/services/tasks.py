@@ -111,8 +111,27 @@ class Tasks:
         return record, created
 
     def _publish(self, record: TaskRecord) -> TaskRecord:
-        """Publish for a caller waiting on the answer: the record dispatched, or why not."""
+        """Publish for a caller waiting on the answer: the record dispatched, or why not. A
+        record held for its due time is not published: beat's tick releases it then."""
+        if record.held(now()):
+            return record
         return self._publisher.publish_quietly([record], interactive=True)[0]
+
+    def _publish_due(self, records: list[TaskRecord]) -> None:
+        at = now()
+        due = [record for record in records if not record.held(at)]
+        if due:
+            self._publisher.publish_quietly(due, interactive=True)
+
+    def release_due(self, at: datetime | None = None, *, limit: int = 1000) -> int:
+        """Publish the held records whose due time came (``run_at``); beat calls this every
+        tick. Each is claimed once (its ``dispatched_at`` set where it was unset), so two beat
+        processes never both publish it; a claimed record whose publish then fails is sent
+        again by the sweep (a message lost)."""
+        records = self._store.claim_due(at or now(), limit=limit)
+        if records:
+            self._publisher.publish_quietly(records)
+        return len(records)
 
     def submit_many(
         self,
@@ -129,7 +148,7 @@ class Tasks:
         for start in range(0, len(news), SUBMIT_BATCH):
             batch = news[start : start + SUBMIT_BATCH]
             self._store.insert_tasks(batch)
-            self._publisher.publish_quietly([new.as_record() for new in batch], interactive=True)
+            self._publish_due([new.as_record() for new in batch])
         return [new.id for new in news]
 
     def _build(
@@ -149,7 +168,7 @@ class Tasks:
         after_commit(session, PENDING_KEY, record, self._publish_committed)
 
     def _publish_committed(self, records: list[TaskRecord]) -> None:
-        self._publisher.publish_quietly(records, interactive=True)
+        self._publish_due(records)
 
     def get(self, workspace_id: str, task_id: str) -> TaskRecord:
         return self._store.get(task_id, workspace_id, detail=True)

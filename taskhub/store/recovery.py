@@ -26,10 +26,12 @@ class RecoveryQueries:
         self.store = store
 
     def undispatched(self, created_before: datetime, limit: int = 1000) -> list[TaskRecord]:
-        """Pending records never published, created before ``created_before``, oldest first."""
+        """Pending records never published, created before ``created_before``, oldest first;
+        not one held for a due time still ahead (``run_at``: beat's tick publishes it)."""
+        due = or_(T.c.scheduled_for.is_(None), T.c.scheduled_for <= created_before)
         query = (
             select(T)
-            .where(T.c.status == Status.PENDING.value, T.c.dispatched_at.is_(None))
+            .where(T.c.status == Status.PENDING.value, T.c.dispatched_at.is_(None), due)
             .where(T.c.created_at < created_before)
             .order_by(T.c.created_at)
             .limit(limit)

@@ -188,6 +188,24 @@ class Store:
         with self.single() as c:
             c.execute(update(T).where(T.c.id.in_(ids)).values(dispatched_at=now))
 
+    def claim_due(self, at: datetime, *, limit: int = 1000) -> list[TaskRecord]:
+        """Claim the held records due by ``at`` (pending, a ``scheduled_for`` later than their
+        creation, never published), soonest first: each gets ``dispatched_at``, once, whoever
+        else claims at the same moment. Returns them, to publish."""
+        held = and_(
+            T.c.status == Status.PENDING.value,
+            T.c.dispatched_at.is_(None),
+            T.c.scheduled_for <= at,
+            T.c.scheduled_for > T.c.created_at,
+        )
+        due = select(T.c.id).where(held).order_by(T.c.scheduled_for).limit(limit)
+        with self.begin() as c:
+            ids = [row.id for row in c.execute(due)]
+            if not ids:
+                return []
+            claim = update(T).where(T.c.id.in_(ids), held).values(dispatched_at=at)
+            return [task_record(row) for row in c.execute(claim.returning(*T.c))]
+
     # -- reading ---------------------------------------------------------------------------
 
     def get(

@@ -284,3 +284,23 @@ def test_task_definitions_list_the_registered_tasks(
     }
     assert found["tests.sleepy"]["defaults"]["timeout_s"] == 60
     assert found["tests.log"]["defaults"]["priority"] == 0
+
+
+def test_a_task_for_later_is_created_pending_with_its_due_time(idle_api: Api) -> None:
+    session = idle_api("growth")
+    reply = session.post("/api/v1/tasks", json={"task": "tests.noop", "run_at": SOON})
+    assert reply.status_code == 201  # held for later is not "the broker could not take it"
+    record = reply.json()
+    assert (record["status"], record["dispatched"]) == ("pending", False)
+    assert datetime.fromisoformat(record["scheduled_for"]) == datetime.fromisoformat(SOON)
+    counted = created(session, countdown=3600)
+    assert counted["scheduled_for"] is not None and counted["dispatched"] is False
+
+
+def test_a_task_for_later_needs_a_growth_plan_and_a_time_zone(idle_api: Api) -> None:
+    starter = idle_api("starter")
+    later = starter.post("/api/v1/tasks", json={"task": "tests.noop", "run_at": SOON})
+    assert problem(later, 403)["feature"] == "scheduled tasks"
+    growth = idle_api("growth")
+    naive = growth.post("/api/v1/tasks", json={"task": "tests.noop", "run_at": "2999-01-01T00:00"})
+    assert problem(naive, 422)["errors"][0]["field"] == "run_at"

@@ -106,6 +106,23 @@ def test_submit_options_reach_the_record(migrated: Path) -> None:
     assert submit("--idempotency-key", "sales-us-1") == task_id
 
 
+def test_submit_at_holds_the_task_until_then(migrated: Path) -> None:
+    later = (datetime.now(UTC) + timedelta(hours=3)).replace(microsecond=0)
+    data = show(submit("--at", later.isoformat()))
+    assert (data["status"], data["dispatched_at"]) == ("pending", None)
+    assert datetime.fromisoformat(data["scheduled_for"]) == later
+
+    before = datetime.now(UTC)
+    relative = show(submit("--at", "+90m"))
+    assert datetime.fromisoformat(relative["scheduled_for"]) - before >= timedelta(minutes=90)
+
+    shown = run("submit", "reports.daily_sales", "--input", '{"region": "US"}', "--at", "+2h")
+    assert shown.exit_code == 0 and "(due " in shown.output
+    assert "not published" not in shown.output  # held for later is not a broker failure
+    bad = run("submit", "reports.daily_sales", "--at", "soon")
+    assert bad.exit_code == 2 and "--at" in bad.output
+
+
 def test_show_renders_the_record(migrated: Path) -> None:
     task_id = submit("--name", "[bold]not markup[/bold]")
     result = run("show", task_id)
