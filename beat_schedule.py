@@ -7,7 +7,9 @@ made through the service, in a time zone (``timezone``, default UTC), into the w
 ``workspace`` (per entry), else ``TASKHUB_SCHEDULE_WORKSPACE`` below, else the settings'
 ``workspace``. ``schedule`` is a 5-field cron string or a Celery ``crontab``; ``kwargs`` is
 the task's input; ``options`` take ``priority``, ``timeout_s``, ``retries`` and
-``deadline_offset_s``. Each firing creates one ``scheduled`` task record per fire time.
+``deadline_offset_s``. Each firing creates one ``scheduled`` task record per fire time, if the
+workspace's plan includes scheduled tasks (Growth or Enterprise: ``taskhub workspace create
+NAME --plan growth``); on Starter each firing is skipped, and the schedule's trail says why.
 """
 
 TASKHUB_SCHEDULE_WORKSPACE = None  # None: the settings' workspace (TASKHUB_WORKSPACE)

@@ -20,7 +20,7 @@ from typing import Any
 
 from taskhub.domain.clock import now as real_now
 from taskhub.domain.errors import ConflictError, TaskhubError, TransitionError, ValidationError
-from taskhub.domain.plans import Feature, require
+from taskhub.domain.plans import Feature, Plan, allows, require
 from taskhub.domain.records import TaskRecord, Workspace
 from taskhub.domain.registry import lookup
 from taskhub.domain.schedule_policies import (
@@ -53,6 +53,7 @@ log = logging.getLogger(__name__)
 MAX_PAGE = 1000
 CAS_TRIES = 5
 RELEASED = "queue_one: the previous run ended"
+NOT_IN_PLAN = "refused: the workspace's plan does not include scheduled tasks (Growth, Enterprise)"
 
 
 class Schedules:
@@ -214,9 +215,12 @@ class Schedules:
         applied, each run submitted once, each decision kept in the schedule's trail."""
         at = now or self._clock()
         report = TickReport()
-        for schedule in self._store.due(at, self._batch):
+        due = self._store.due(at, self._batch)
+        plans = self._store.plans([s.workspace_id for s in due]) if due else {}
+        for schedule in due:
             try:
-                fired, skipped, won = self._fire(schedule, at)
+                allowed = allows(Plan(plans[schedule.workspace_id]), Feature.SCHEDULED)
+                fired, skipped, won = self._fire(schedule, at, allowed)
             except Exception as exc:  # one schedule's failure never stops the others
                 log.exception("schedule %s (%s) failed to fire", schedule.id, schedule.name)
                 report.errors.append(f"{schedule.id}: {exc}")
@@ -229,7 +233,9 @@ class Schedules:
                 report = replace(report, lost=report.lost + 1)
         return report
 
-    def _fire(self, s: Schedule, at: datetime) -> tuple[int, int, bool]:
+    def _fire(self, s: Schedule, at: datetime, allowed: bool = True) -> tuple[int, int, bool]:
+        """Decide ``s``'s due fire times; ``allowed``: its workspace's plan includes scheduled
+        tasks (when it does not, each is skipped, with why)."""
         entries: list[FiringDecision] = []
         queued, last_run, last_task = s.queued_fire_at, s.last_run_at, s.last_task_id
         decided = self._clock()
@@ -238,7 +244,7 @@ class Schedules:
                 replace(s, queued_fire_at=None), besides=s.idempotency_key(queued)
             )
             if active + waiting == 0:
-                entry = self._run(s, queued, decided, RELEASED)
+                entry = self._run(s, queued, decided, RELEASED, allowed)
                 entries.append(entry)
                 if entry.task_id:
                     last_run, last_task = queued, entry.task_id
@@ -262,7 +268,7 @@ class Schedules:
                 if verdict.action is OverlapAction.CANCEL_THEN_FIRE:
                     self._cancel_runs(s, key)
                     queued = None
-                entry = self._run(s, fire, decided, verdict.reason)
+                entry = self._run(s, fire, decided, verdict.reason, allowed)
                 entries.append(entry)
                 if entry.task_id:
                     last_run, last_task = fire, entry.task_id
@@ -281,9 +287,11 @@ class Schedules:
         return fired, len(entries) - fired, won
 
     def _run(
-        self, s: Schedule, fire: datetime, decided: datetime, why: str | None
+        self, s: Schedule, fire: datetime, decided: datetime, why: str | None, allowed: bool
     ) -> FiringDecision:
         """Submit the run for ``fire``; a run its task now refuses is a skip, with the reason."""
+        if not allowed:
+            return FiringDecision(fire, decided, "skipped", NOT_IN_PLAN)
         try:
             record = self._submit(s, fire)
         except ValidationError as exc:

@@ -41,6 +41,13 @@ class ScheduleStore:
     def ensure_workspace(self, name: str, now: datetime) -> str:
         return self._store.ensure_workspace(name, now=now)
 
+    def plans(self, workspace_ids: Sequence[str]) -> dict[str, str]:
+        """Each workspace's plan, by id."""
+        W = m.workspaces
+        with self._store.read() as c:
+            rows = c.execute(select(W.c.id, W.c.plan).where(W.c.id.in_(set(workspace_ids))))
+            return {row.id: row.plan for row in rows}
+
     # -- rows ------------------------------------------------------------------------------
 
     def insert(self, schedule: Schedule) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import update
 
 from taskhub import Settings, TaskHub
 from taskhub.domain.clock import now
@@ -16,6 +17,8 @@ from taskhub.domain.errors import ConflictError, NotFoundError, PlanError, Valid
 from taskhub.domain.schedule_policies import NOT_ON_TIME, ONLY_LATEST
 from taskhub.domain.schedule_records import ScheduleSpec
 from taskhub.domain.states import Status, TaskType
+from taskhub.services.schedules import NOT_IN_PLAN
+from taskhub.store import tables
 
 from .schedule_support import minute, on_clock, runs, set_status, workspace
 
@@ -100,6 +103,29 @@ def test_a_starter_workspace_is_refused(idle_hub: TaskHub) -> None:
         ):
             with pytest.raises(PlanError):
                 refused()
+
+
+def test_a_schedule_of_a_workspace_downgraded_to_starter_skips_its_firings(
+    idle_hub: TaskHub,
+) -> None:
+    """Plans gate the scheduled type when it fires, too (the plan may change after creation;
+    a code-defined schedule is never created through a plan check)."""
+    t0 = minute(now()) - timedelta(minutes=30)
+    service = on_clock(idle_hub, [t0])
+    with workspace(idle_hub) as ws:
+        s = service.create(ws, _spec())
+        with idle_hub.store.engine.begin() as c:
+            c.execute(
+                update(tables.workspaces)
+                .where(tables.workspaces.c.id == ws.id)
+                .values(plan="starter")
+            )
+        report = service.tick(s.next_run_at + timedelta(seconds=5))
+        assert (report.fired, report.skipped) == (0, 1)
+        assert runs(idle_hub, s) == []
+        (entry,) = service.get(ws.id, s.id).trail
+        assert (entry.outcome, entry.reason) == ("skipped", NOT_IN_PLAN)
+        assert service.get(ws.id, s.id).next_run_at == s.next_run_at + timedelta(minutes=1)
 
 
 def test_pause_resume_update_run_now_and_delete(idle_hub: TaskHub) -> None:
