@@ -25,6 +25,7 @@ from rich.text import Text
 from taskhub.cli import admin as cli_admin
 from taskhub.cli import common as cli_common
 from taskhub.cli import render as render
+from taskhub.cli import schedules as cli_schedules
 from taskhub.cli.common import (
     EXIT_TIMEOUT,
     opened,
@@ -50,6 +51,7 @@ app = typer.Typer(
 db_app = typer.Typer(no_args_is_help=True, help="Database schema migrations.")
 app.add_typer(db_app, name="db")
 cli_admin.register(app)
+cli_schedules.register(app)
 
 
 def command(

@@ -21,6 +21,8 @@ from rich.text import Text
 
 from taskhub.domain.records import ApiKey, AttemptRecord, StepRecord, TaskRecord, Workspace
 from taskhub.domain.records import Progress as TaskProgress
+from taskhub.domain.schedule_records import Schedule
+from taskhub.domain.schedules import describe
 from taskhub.domain.settings import Settings, display_url
 from taskhub.domain.states import Status, StepStatus
 
@@ -129,6 +131,39 @@ def tasks_table(records: Sequence[TaskRecord], total: int, skip: int) -> Table:
             when(r.created_at, "%m-%d %H:%M:%S"),
         )
     return table
+
+
+def schedules_table(schedules: Sequence[Schedule], total: int, skip: int) -> Table:
+    """``taskhub schedules list``: the cron in words; a paused schedule has no next run."""
+    caption = _page_caption(len(schedules), total, skip)
+    table = Table(caption=caption, caption_justify="left")
+    table.add_column("ID", no_wrap=True)
+    table.add_column("Name", min_width=6)  # the names shrink (with an ellipsis) to fit
+    table.add_column("Task", min_width=6)
+    table.add_column("Schedule", min_width=14)  # wraps: the words matter
+    for column in ("Time zone", "Enabled", "Next run", "Last run", "Source"):
+        table.add_column(column, no_wrap=True)
+    for s in schedules:
+        table.add_row(
+            s.id,
+            _cell(s.name),
+            _cell(s.task_name),
+            Text(describe(s.cron)),
+            s.timezone,
+            Text("yes", style="green") if s.enabled else Text("no", style="yellow"),
+            when(s.next_run_at, "%m-%d %H:%M") if s.enabled else "",
+            when(s.last_run_at, "%m-%d %H:%M"),
+            s.source,
+        )
+    return table
+
+
+def schedule_line(s: Schedule) -> Text:
+    """One line for a created or changed schedule: id, name, cron in words, next run."""
+    line = Text.assemble((s.id, "bold"), "  ", s.name, "  ", describe(s.cron), f" ({s.timezone})")
+    if s.enabled:
+        return line.append(f"  next run {when(s.next_run_at, '%Y-%m-%d %H:%M %Z')}")
+    return line.append("  paused", style="yellow")
 
 
 def _cell(text: str) -> Text:

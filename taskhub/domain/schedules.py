@@ -257,7 +257,7 @@ def _item(item: str, spec: _Field, raw: str) -> set[int]:
     span, slash, step_text = item.partition("/")
     step = 1
     if slash:
-        if not step_text.isdigit() or int(step_text) < 1:
+        if not _digits(step_text) or int(step_text) < 1:
             raise ValidationError(
                 "cron", f"{where}: step {step_text!r} must be a whole number >= 1"
             )
@@ -281,7 +281,7 @@ def _item(item: str, spec: _Field, raw: str) -> set[int]:
 def _value(text: str, spec: _Field, where: str) -> int:
     if text.lower() in spec.names:
         return spec.names[text.lower()]
-    if not text.isdigit():
+    if not _digits(text):
         raise ValidationError(
             "cron", f"{where}: {text!r} is not a number, a name, '*', a range or a step"
         )
@@ -289,6 +289,11 @@ def _value(text: str, spec: _Field, where: str) -> int:
     if not spec.low <= value <= spec.high:
         raise ValidationError("cron", f"{where}: {value} is out of range {spec.low}-{spec.high}")
     return value
+
+
+def _digits(text: str) -> bool:
+    """ASCII digits only: ``str.isdigit`` also takes ``"²"``, which ``int`` refuses."""
+    return text.isascii() and text.isdigit()
 
 
 def _check_days(fields: list[str], values: list[set[int]]) -> None:

@@ -133,6 +133,8 @@ def test_seconds_and_year_fields_are_refused_saying_so() -> None:
             "day-of-week field '5#3': '5#3' is not a number, a name, '*', a range or a step",
         ),
         ("H * * * *", "minute field 'H': 'H' is not a number, a name, '*', a range or a step"),
+        ("² * * * *", "minute field '²': '²' is not a number, a name, '*', a range or a step"),
+        ("*/² * * * *", "minute field '*/²': step '²' must be a whole number >= 1"),
         (
             "0 0 * * funday",
             "day-of-week field 'funday': 'funday' is not a number, a name, '*', a range or a step",
