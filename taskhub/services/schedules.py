@@ -26,6 +26,7 @@ from taskhub.domain.registry import lookup
 from taskhub.domain.schedule_policies import (
     FiringDecision,
     OverlapAction,
+    OverlapPolicy,
     append_trail,
     due_firings,
     on_overlap,
@@ -257,7 +258,11 @@ class Schedules:
             ]
             for fire in decision.fire:
                 key = s.idempotency_key(fire)
-                active, waiting = self._store.counts(replace(s, queued_fire_at=queued), besides=key)
+                active, waiting = (  # allow fires whatever runs there are: no need to count
+                    (0, 0)
+                    if s.overlap_policy is OverlapPolicy.ALLOW
+                    else self._store.counts(replace(s, queued_fire_at=queued), besides=key)
+                )
                 verdict = on_overlap(s.overlap_policy, active=active, waiting=waiting)
                 if verdict.action is OverlapAction.SKIP:
                     entries.append(FiringDecision(fire, decided, "skipped", verdict.reason))
