@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal, TypeVar
 
+from taskhub.domain.clock import now
 from taskhub.domain.errors import ValidationError
 from taskhub.domain.schedule_policies import (
     FiringDecision,
@@ -125,3 +126,9 @@ def _choice(field: str, value: object, enum: type[E]) -> E:
         return enum(value)
     choices = ", ".join(member.value for member in enum)
     raise ValidationError(field, f"must be one of {choices}, got {value!r}")
+
+
+def later_than(previous: datetime) -> datetime:
+    """Now, but always later than ``previous``: a schedule's ``updated_at`` is the token its
+    compare-and-set saves on."""
+    return max(now(), previous + timedelta(microseconds=1))

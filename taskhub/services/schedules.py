@@ -13,23 +13,18 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import suppress
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from taskhub.domain.clock import now as real_now
-from taskhub.domain.errors import ConflictError, TaskhubError, TransitionError, ValidationError
-from taskhub.domain.plans import Feature, Plan, allows, require
+from taskhub.domain.errors import ConflictError, TaskhubError, ValidationError
+from taskhub.domain.plans import Feature, require
 from taskhub.domain.records import TaskRecord, Workspace
 from taskhub.domain.registry import lookup
 from taskhub.domain.schedule_policies import (
     FiringDecision,
-    OverlapAction,
-    OverlapPolicy,
     append_trail,
-    due_firings,
-    on_overlap,
 )
 from taskhub.domain.schedule_records import (
     CHANGEABLE,
@@ -39,22 +34,21 @@ from taskhub.domain.schedule_records import (
     Source,
     TickReport,
     check_name,
+    later_than,
     missed_policy,
     overlap_policy,
     schedule_options,
 )
 from taskhub.domain.schedules import check_timezone, next_fire, parse_cron
 from taskhub.domain.settings import Settings
-from taskhub.domain.states import TaskType
-from taskhub.domain.submissions import Submission, check_input
+from taskhub.domain.submissions import check_input
+from taskhub.services.firing import TICK_BUDGET_S, Firing
 from taskhub.services.tasks import Tasks
-from taskhub.store.schedules import ACTIVE, WAITING, ScheduleStore
+from taskhub.store.schedules import ScheduleStore
 
 log = logging.getLogger(__name__)
 MAX_PAGE = 1000
 CAS_TRIES = 5
-RELEASED = "queue_one: the previous run ended"
-NOT_IN_PLAN = "refused: the workspace's plan does not include scheduled tasks (Growth, Enterprise)"
 
 
 class Schedules:
@@ -73,7 +67,7 @@ class Schedules:
         self._store = schedules
         self._tasks = tasks
         self._clock = clock
-        self._batch = batch
+        self._firing = Firing(schedules, tasks, clock=clock, batch=batch)
 
     # -- people's side ---------------------------------------------------------------------
 
@@ -147,7 +141,7 @@ class Schedules:
         require(workspace, Feature.SCHEDULED)
         schedule = self._store.get(workspace.id, schedule_id)
         at = self._clock()
-        record = self._submit(schedule, at)
+        record = self._firing.submit(schedule, at)
         entry = FiringDecision(at, at, "fired", "run now", record.id)
 
         def noted(s: Schedule) -> Schedule:
@@ -167,7 +161,7 @@ class Schedules:
         """Read, change, write back if nobody wrote meanwhile (a tick, say); else again."""
         for _ in range(CAS_TRIES):
             current = self._store.get(workspace_id, schedule_id)
-            new = replace(change(current), updated_at=_after(current.updated_at))
+            new = replace(change(current), updated_at=later_than(current.updated_at))
             if new == replace(current, updated_at=new.updated_at):
                 return current
             if self._store.save(new, seen=current.updated_at):
@@ -211,117 +205,9 @@ class Schedules:
 
     # -- beat's side -----------------------------------------------------------------------
 
-    def tick(self, now: datetime | None = None) -> TickReport:
-        """Fire what is due at ``now`` (default: the clock): missed-run and overlap policies
-        applied, each run submitted once, each decision kept in the schedule's trail."""
-        at = now or self._clock()
-        report = TickReport()
-        due = self._store.due(at, self._batch)
-        plans = self._store.plans([s.workspace_id for s in due]) if due else {}
-        for schedule in due:
-            try:
-                allowed = allows(Plan(plans[schedule.workspace_id]), Feature.SCHEDULED)
-                fired, skipped, won = self._fire(schedule, at, allowed)
-            except Exception as exc:  # one schedule's failure never stops the others
-                log.exception("schedule %s (%s) failed to fire", schedule.id, schedule.name)
-                report.errors.append(f"{schedule.id}: {exc}")
-                continue
-            if won:
-                report = replace(
-                    report, fired=report.fired + fired, skipped=report.skipped + skipped
-                )
-            else:
-                report = replace(report, lost=report.lost + 1)
-        return report
-
-    def _fire(self, s: Schedule, at: datetime, allowed: bool = True) -> tuple[int, int, bool]:
-        """Decide ``s``'s due fire times; ``allowed``: its workspace's plan includes scheduled
-        tasks (when it does not, each is skipped, with why)."""
-        entries: list[FiringDecision] = []
-        queued, last_run, last_task = s.queued_fire_at, s.last_run_at, s.last_task_id
-        decided = self._clock()
-        if queued is not None:
-            active, waiting = self._store.counts(
-                replace(s, queued_fire_at=None), besides=s.idempotency_key(queued)
-            )
-            if active + waiting == 0:
-                entry = self._run(s, queued, decided, RELEASED, allowed)
-                entries.append(entry)
-                if entry.task_id:
-                    last_run, last_task = queued, entry.task_id
-                queued = None
-        next_run_at = s.next_run_at
-        if s.next_run_at <= at:
-            decision = due_firings(s.cron, s.timezone, s.next_run_at, at, s.missed_policy)
-            entries += [
-                FiringDecision(k.fire_time, decided, "skipped", k.reason) for k in decision.skipped
-            ]
-            for fire in decision.fire:
-                key = s.idempotency_key(fire)
-                active, waiting = (  # allow fires whatever runs there are: no need to count
-                    (0, 0)
-                    if s.overlap_policy is OverlapPolicy.ALLOW
-                    else self._store.counts(replace(s, queued_fire_at=queued), besides=key)
-                )
-                verdict = on_overlap(s.overlap_policy, active=active, waiting=waiting)
-                if verdict.action is OverlapAction.SKIP:
-                    entries.append(FiringDecision(fire, decided, "skipped", verdict.reason))
-                    continue
-                if verdict.action is OverlapAction.QUEUE:
-                    queued = fire  # fired by a later tick, once the active run ended
-                    continue
-                if verdict.action is OverlapAction.CANCEL_THEN_FIRE:
-                    self._cancel_runs(s, key)
-                    queued = None
-                entry = self._run(s, fire, decided, verdict.reason, allowed)
-                entries.append(entry)
-                if entry.task_id:
-                    last_run, last_task = fire, entry.task_id
-            next_run_at = decision.next_run_at
-        new = replace(
-            s,
-            next_run_at=next_run_at,
-            queued_fire_at=queued,
-            last_run_at=last_run,
-            last_task_id=last_task,
-            trail=append_trail(s.trail, *entries),
-            updated_at=_after(s.updated_at),
-        )
-        won = self._store.save(new, seen=s.updated_at)
-        fired = sum(e.outcome == "fired" for e in entries)
-        return fired, len(entries) - fired, won
-
-    def _run(
-        self, s: Schedule, fire: datetime, decided: datetime, why: str | None, allowed: bool
-    ) -> FiringDecision:
-        """Submit the run for ``fire``; a run its task now refuses is a skip, with the reason."""
-        if not allowed:
-            return FiringDecision(fire, decided, "skipped", NOT_IN_PLAN)
-        try:
-            record = self._submit(s, fire)
-        except ValidationError as exc:
-            return FiringDecision(fire, decided, "skipped", f"refused: {exc}")
-        return FiringDecision(fire, decided, "fired", why, record.id)
-
-    def _submit(self, s: Schedule, fire: datetime) -> TaskRecord:
-        options = s.options
-        ask = Submission(
-            name=s.name,
-            priority=options.priority,
-            timeout=options.timeout_s,
-            retries=options.retries,
-            deadline=options.deadline(fire),
-            idempotency_key=s.idempotency_key(fire),
-            type=TaskType.SCHEDULED,
-            origin=s.origin,
-            scheduled_for=fire,
-        )
-        return self._tasks.submit(s.workspace_id, s.task_name, s.input, ask)
-
-    def _cancel_runs(self, s: Schedule, besides: str) -> None:
-        for task_id in self._store.runs(s, (*ACTIVE, *WAITING), besides=besides):
-            with suppress(TransitionError):  # it finished meanwhile
-                self._tasks.cancel(s.workspace_id, task_id)
+    def tick(self, now: datetime | None = None, *, budget_s: float = TICK_BUDGET_S) -> TickReport:
+        """Fire what is due (:meth:`taskhub.services.firing.Firing.tick`)."""
+        return self._firing.tick(now, budget_s=budget_s)
 
     # -- beat_schedule.py ------------------------------------------------------------------
 
@@ -391,8 +277,3 @@ def _spec_of(s: Schedule) -> ScheduleSpec:
         overlap_policy=s.overlap_policy,
         enabled=s.enabled,
     )
-
-
-def _after(previous: datetime) -> datetime:
-    """Now, but always later than ``previous``: ``updated_at`` is the compare-and-set's token."""
-    return max(real_now(), previous + timedelta(microseconds=1))

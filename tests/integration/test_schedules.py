@@ -17,8 +17,10 @@ from taskhub.domain.errors import ConflictError, NotFoundError, PlanError, Valid
 from taskhub.domain.schedule_policies import NOT_ON_TIME, ONLY_LATEST
 from taskhub.domain.schedule_records import ScheduleSpec
 from taskhub.domain.states import Status, TaskType
-from taskhub.services.schedules import NOT_IN_PLAN
+from taskhub.services.firing import NOT_IN_PLAN
+from taskhub.services.schedules import Schedules
 from taskhub.store import tables
+from taskhub.store.schedules import ScheduleStore
 
 from .schedule_support import minute, on_clock, runs, set_status, workspace
 
@@ -103,6 +105,20 @@ def test_a_starter_workspace_is_refused(idle_hub: TaskHub) -> None:
         ):
             with pytest.raises(PlanError):
                 refused()
+
+
+def test_one_tick_fires_batch_after_batch_until_nothing_is_due(idle_hub: TaskHub) -> None:
+    """Beat's tick does not stop at one batch (it would leave the rest late, and run_once
+    would then drop their fire times): with batches of 2, five due schedules fire at once."""
+    t0 = minute(now()) - timedelta(minutes=30)
+    service = Schedules(
+        idle_hub.settings, ScheduleStore(idle_hub.store), idle_hub.tasks, clock=lambda: t0, batch=2
+    )
+    with workspace(idle_hub) as ws:
+        made = [service.create(ws, _spec(name=f"Batch {n}")) for n in range(5)]
+        report = service.tick(t0 + timedelta(minutes=1, seconds=5))
+        assert (report.fired, report.lost, report.errors) == (5, 0, [])
+        assert [len(runs(idle_hub, s)) for s in made] == [1] * 5
 
 
 def test_a_schedule_of_a_workspace_downgraded_to_starter_skips_its_firings(
@@ -256,7 +272,7 @@ def test_two_ticks_deciding_the_same_fire_time_record_it_once(idle_hub: TaskHub)
         seen = store.due(t0 + timedelta(minutes=1, seconds=5))
         mine = [x for x in seen if x.id == s.id]
         assert service.tick(t0 + timedelta(minutes=1, seconds=5)).fired == 1
-        _, _, won = service._fire(mine[0], t0 + timedelta(minutes=1, seconds=5))
+        _, _, won = service._firing._fire(mine[0], t0 + timedelta(minutes=1, seconds=5))
         assert not won
         assert len(runs(idle_hub, s)) == 1
         assert len(service.get(ws.id, s.id).trail) == 1
