@@ -1,5 +1,5 @@
 """The domain: task states and records, submissions, the task registry, retries, outputs, plans,
-inputs and settings — values and rules, no I/O.
+inputs, settings and pipelines — values and rules, no I/O.
 
 Pure Python: nothing here imports SQLAlchemy, Celery, kombu, FastAPI or any other taskhub
 package. Every other layer may import it.
