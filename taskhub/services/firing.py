@@ -54,6 +54,7 @@ class Firing:
         self._tasks = tasks
         self._clock = clock
         self._batch = batch
+        self._made: list[TaskRecord] = []  # runs this batch recorded, not yet published
 
     def tick(self, now: datetime | None = None, *, budget_s: float = TICK_BUDGET_S) -> TickReport:
         """Fire what is due at ``now`` (default: the clock): missed-run and overlap policies
@@ -77,6 +78,15 @@ class Firing:
                 return report
 
     def _fire_batch(self, due: Sequence[Schedule], at: datetime) -> TickReport:
+        """Decide each schedule of ``due``; the runs recorded are published together at the
+        end (one producer for the batch)."""
+        try:
+            return self._decide_batch(due, at)
+        finally:
+            made, self._made = self._made, []
+            self._tasks.publish(made)
+
+    def _decide_batch(self, due: Sequence[Schedule], at: datetime) -> TickReport:
         report = TickReport()
         plans = self._store.plans([s.workspace_id for s in due]) if due else {}
         for schedule in due:
@@ -159,27 +169,34 @@ class Firing:
         if not allowed:
             return FiringDecision(fire, decided, "skipped", NOT_IN_PLAN)
         try:
-            record = self.submit(s, fire)
+            record, created = self._tasks.write(s.workspace_id, s.task_name, s.input, _ask(s, fire))
         except ValidationError as exc:
             return FiringDecision(fire, decided, "skipped", f"refused: {exc}")
+        if created:  # else another beat recorded it first, and publishes it
+            self._made.append(record)
         return FiringDecision(fire, decided, "fired", why, record.id)
 
     def submit(self, s: Schedule, fire: datetime) -> TaskRecord:
-        options = s.options
-        ask = Submission(
-            name=s.name,
-            priority=options.priority,
-            timeout=options.timeout_s,
-            retries=options.retries,
-            deadline=options.deadline(fire),
-            idempotency_key=s.idempotency_key(fire),
-            type=TaskType.SCHEDULED,
-            origin=s.origin,
-            scheduled_for=fire,
-        )
-        return self._tasks.submit(s.workspace_id, s.task_name, s.input, ask)
+        """One run of ``s`` for ``fire``, recorded and published now (run now)."""
+        return self._tasks.submit(s.workspace_id, s.task_name, s.input, _ask(s, fire))
 
     def _cancel_runs(self, s: Schedule, besides: str) -> None:
         for task_id in self._store.runs(s, (*ACTIVE, *WAITING), besides=besides):
             with suppress(TransitionError):  # it finished meanwhile
                 self._tasks.cancel(s.workspace_id, task_id)
+
+
+def _ask(s: Schedule, fire: datetime) -> Submission:
+    """What one run of ``s`` for the fire time ``fire`` is submitted with."""
+    options = s.options
+    return Submission(
+        name=s.name,
+        priority=options.priority,
+        timeout=options.timeout_s,
+        retries=options.retries,
+        deadline=options.deadline(fire),
+        idempotency_key=s.idempotency_key(fire),
+        type=TaskType.SCHEDULED,
+        origin=s.origin,
+        scheduled_for=fire,
+    )

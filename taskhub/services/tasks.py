@@ -103,6 +103,20 @@ class Tasks:
         check_submission(workspace, ask, depends_on)
         return self._insert_and_publish(self._build(workspace.id, task_name, task_input, ask))
 
+    def write(
+        self, workspace_id: str, task_name: str, task_input: object, ask: Submission
+    ) -> tuple[TaskRecord, bool]:
+        """Record a task without publishing it (the caller publishes a batch with
+        :meth:`publish`; the sweep publishes what it never did). Returns the record, and
+        whether it is new (``False``: its idempotency key was used before)."""
+        new = self._build(workspace_id, task_name, task_input, ask)
+        record = self._store.insert_idempotent(new)
+        return record, record.id == new.id
+
+    def publish(self, records: Sequence[TaskRecord]) -> None:
+        """Publish records :meth:`write` made (those held for later stay held)."""
+        self._publish_due(list(records))
+
     def _insert_and_publish(self, new: NewTask) -> tuple[TaskRecord, bool]:
         record = self._store.insert_idempotent(new)
         created = record.id == new.id

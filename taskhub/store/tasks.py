@@ -17,7 +17,8 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Connection, Engine, and_, func, insert, select, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
 
 from taskhub.domain.clock import now
 from taskhub.domain.errors import NotFoundError, StoreError, TransitionError
@@ -158,24 +159,20 @@ class Store:
             c.execute(insert(T), [new_row(task) for task in new])
 
     def insert_idempotent(self, new: NewTask, conn: Connection | None = None) -> TaskRecord:
-        """Insert ``new``, or return the task already holding its idempotency key."""
+        """Insert ``new``, or return the task already holding its idempotency key: one
+        ``INSERT ... ON CONFLICT DO NOTHING`` (Postgres, SQLite), then, only on a conflict,
+        the task that holds the key."""
         if new.idempotency_key is None:
             with self.begin(conn) if conn is not None else self.single() as c:
                 c.execute(insert(T).values(new_row(new)))
             return new.as_record()
         with self.begin(conn) as c:
-            existing = self._by_key(c, new.workspace_id, new.idempotency_key)
-            if existing is not None:
-                return existing
-            try:
-                with c.begin_nested():
-                    c.execute(insert(T).values(new_row(new)))
-            except IntegrityError:
-                found = self._by_key(c, new.workspace_id, new.idempotency_key)
-                if found is None:
-                    raise
-                return found
-            return self._get(c, new.id, new.workspace_id)
+            if c.execute(_insert_unless_keyed(c, new)).first() is not None:
+                return new.as_record()
+            found = self._by_key(c, new.workspace_id, new.idempotency_key)
+            if found is None:  # the conflict was not the key's
+                raise StoreError(f"task {new.id} could not be inserted")
+            return found
 
     def _by_key(self, c: Connection, workspace_id: str, key: str | None) -> TaskRecord | None:
         if key is None:
@@ -367,3 +364,14 @@ class Store:
                 error_traceback=error.traceback,
             )
         )
+
+
+_KEY = ("workspace_id", "idempotency_key")  # uq_tasks_idempotency
+
+
+def _insert_unless_keyed(c: Connection, new: NewTask) -> Any:
+    """The insert of ``new`` that does nothing when its idempotency key is taken; returns
+    the id it inserted (no row: the key was taken)."""
+    dialect = postgresql if c.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(T).values(new_row(new))
+    return statement.on_conflict_do_nothing(index_elements=_KEY).returning(T.c.id)
