@@ -10,20 +10,15 @@ from typing import Any
 import pytest
 
 from taskhub.domain.canvas import chain, chord, group, sig
-from taskhub.domain.errors import ValidationError
-from taskhub.domain.pipelines import (
-    Edge,
-    Graph,
-    Node,
-    OnFailure,
+from taskhub.domain.dependencies import (
     PipelineStatus,
     Verdict,
-    check_graph,
-    parse_graph,
     pipeline_status,
     propagate,
     verdict,
 )
+from taskhub.domain.errors import ValidationError
+from taskhub.domain.pipelines import Edge, Graph, Node, OnFailure, check_graph, parse_graph
 
 FAIL, SKIP, CONTINUE = OnFailure.FAIL, OnFailure.SKIP, OnFailure.CONTINUE
 TASKS = {"etl.extract", "etl.transform", "etl.load", "t", "load", "a", "b", "c", "d"}
