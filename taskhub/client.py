@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import builtins
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -75,6 +75,7 @@ class TaskHubClient:
         idempotency_key: str | None = None,
         run_at: datetime | None = None,
         countdown: Seconds | None = None,
+        depends_on: Sequence[str] | None = None,
     ) -> TaskRecord:
         body = {
             "task": task_name(task),
@@ -88,6 +89,7 @@ class TaskHubClient:
             "idempotency_key": idempotency_key,
             "run_at": run_at.isoformat() if run_at else None,
             "countdown": _seconds(countdown),
+            "depends_on": list(depends_on) if depends_on else None,
         }
         sent = {key: value for key, value in body.items() if value is not None}
         return _record(self._send("POST", "/tasks", json=sent))

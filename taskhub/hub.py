@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import builtins
 import importlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from functools import cached_property
 from typing import Any
@@ -23,15 +23,18 @@ from taskhub.domain.settings import Settings
 from taskhub.domain.states import Status, TaskType
 from taskhub.domain.submissions import Seconds, Submission
 from taskhub.services.accounts import Accounts
+from taskhub.services.dependencies import Dependencies
 from taskhub.services.health import Health
 from taskhub.services.inbox import Inbox
 from taskhub.services.notifications import Notifier
+from taskhub.services.pipelines import Pipelines
 from taskhub.services.schedules import Schedules
 from taskhub.services.tasks import Tasks
 from taskhub.services.triggers import Triggers
 from taskhub.services.webhooks import Webhooks
 from taskhub.store import db
 from taskhub.store.accounts import AccountStore
+from taskhub.store.edges import EdgeStore
 from taskhub.store.hooks import HookStore
 from taskhub.store.notifications import NotificationStore
 from taskhub.store.queries import TaskQueries
@@ -67,7 +70,9 @@ class TaskHub:
         self.dispatcher = Dispatcher(self.celery, settings, store)
         hooks = HookStore(store)
         self.webhooks = Webhooks(settings, hooks, self.dispatcher)
-        announce = Notifier(self.webhooks).announce
+        self.dependencies = Dependencies(store, EdgeStore(store), self.dispatcher)
+        announce = Notifier(self.webhooks, self.dependencies.settle).announce
+        self.dependencies.announce_with(announce)
         self.lifecycle = Lifecycle(settings, store, self.outputs, self.dispatcher, announce)
         completions = CompletionWriter(self.lifecycle.complete)
         heartbeat = Heartbeat(settings, self.runs, self.lifecycle.stop, completions.flush)
@@ -83,6 +88,13 @@ class TaskHub:
             self.dispatcher,
             self.definitions,
             announce,
+            self.dependencies,
+        )
+        self.pipelines = Pipelines(
+            self.dependencies.edges,
+            self.tasks,
+            self.definitions,
+            max_nodes=settings.pipeline_max_nodes,
         )
         self.accounts = Accounts(AccountStore(store))
         self.triggers = Triggers(hooks, self.tasks)
@@ -97,6 +109,7 @@ class TaskHub:
             self.dispatcher,
             expire=self.lifecycle.expire,
             recover_webhooks=self.webhooks.recover,
+            recover_dependents=self.dependencies.recover,
         )
         self.sweeper = Sweeper(self._sweep, settings.sweep_interval_s)
         self._bind_tasks()
@@ -168,12 +181,14 @@ class TaskHub:
         idempotency_key: str | None = None,
         run_at: datetime | None = None,
         countdown: Seconds | None = None,
+        depends_on: Sequence[str] | None = None,
         type: TaskType = TaskType.MANUAL,
         origin: str | None = None,
         session: Session | None = None,
     ) -> TaskRecord:
         """Record a task and queue it. Within ``session``, it is queued after that commits.
-        With ``run_at`` (or ``countdown``) it waits, ``pending``, in the database until then."""
+        With ``run_at`` (or ``countdown``) it waits, ``pending``, in the database until then;
+        with ``depends_on`` (task ids) until those completed (it fails if one fails)."""
         ask = Submission(
             name,
             priority,
@@ -187,7 +202,9 @@ class TaskHub:
             scheduled_for=run_at,
             countdown=countdown,
         )
-        return self.tasks.submit(self.workspace_id, task_name(task), input, ask, session=session)
+        return self.tasks.submit(
+            self.workspace_id, task_name(task), input, ask, session=session, depends_on=depends_on
+        )
 
     def submit_many(
         self,

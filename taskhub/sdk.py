@@ -11,7 +11,7 @@ the local one reads the database).
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -38,11 +38,13 @@ class TaskhubSDK(Protocol):
         idempotency_key: str | None = None,
         run_at: datetime | None = None,
         countdown: Seconds | None = None,
+        depends_on: Sequence[str] | None = None,
     ) -> TaskRecord:
         """Record a task and queue it; what is left out takes the task's default. A record
         whose ``dispatch_error`` is set was kept but not yet published: the sweep publishes
         it. With ``run_at`` (or ``countdown`` seconds) it waits ``pending`` until then, its due
-        time in ``scheduled_for``."""
+        time in ``scheduled_for``. With ``depends_on`` (task ids) it waits, ``blocked``,
+        until they completed; if one fails or is cancelled, so does it."""
         ...
 
     def submit_many(

@@ -150,8 +150,16 @@ class TaskSummary(BaseModel):
     error: ErrorOut | None
     progress: ProgressOut
     scheduled_for: datetime | None = Field(
-        None, description="A scheduled run: the fire time of its schedule it belongs to."
+        None,
+        description="When the run is due: its schedule's fire time, or the `run_at` it was "
+        "submitted with (held, pending, until then).",
     )
+    pipeline_id: str | None = Field(None, description="The pipeline it is a node of.")
+    node: str | None = Field(None, description="Its node's name in that pipeline.")
+    blocked: bool = Field(
+        False, description="Pending until its parents allow it to run (`depends_on`, edges)."
+    )
+    has_dependents: bool = Field(False, description="Other tasks wait for this one.")
     updated_at: datetime | None
 
 

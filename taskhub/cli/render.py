@@ -84,7 +84,9 @@ def print_json(value: object) -> None:
 def task_line(record: TaskRecord, *, requests: bool = False) -> Text:
     """One line for a submitted or changed task: id, name, status (and pending requests)."""
     line = Text.assemble((record.id, "bold"), "  ", record.name, "  ", status_text(record.status))
-    if record.held(datetime.now(UTC)):
+    if record.status is Status.PENDING and record.blocked:
+        line.append("  (waiting for the tasks it depends on)")
+    elif record.held(datetime.now(UTC)):
         line.append(f"  (due {when(record.scheduled_for)})")
     if requests and record.status is Status.IN_PROGRESS:
         if record.cancel_requested_at is not None:

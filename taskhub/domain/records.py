@@ -96,6 +96,10 @@ class NewTask:
     idempotency_key: str | None
     created_at: datetime
     scheduled_for: datetime | None = None  # when the run is due: fire time, or run_at
+    pipeline_id: str | None = None  # the pipeline it is a node of
+    node: str | None = None  # its node's name there
+    blocked: bool = False  # it waits for its parents (depends_on, a pipeline's edges)
+    has_dependents: bool = False  # other tasks wait for it
 
     def as_record(self) -> TaskRecord:
         """The record exactly as the store inserts it, without reading it back: the
@@ -131,6 +135,10 @@ class TaskRecord:
     error: ErrorInfo | None
     progress: Progress
     scheduled_for: datetime | None = None  # when the run is due: fire time, or run_at
+    pipeline_id: str | None = None  # the pipeline it is a node of
+    node: str | None = None  # its node's name there
+    blocked: bool = False  # pending until its parents allow it (depends_on, pipeline edges)
+    has_dependents: bool = False  # other tasks wait for it
     steps: tuple[StepRecord, ...] = field(default=(), compare=False)
     attempts: tuple[AttemptRecord, ...] = field(default=(), compare=False)
     output_names: tuple[str, ...] = field(default=(), compare=False)
@@ -145,9 +153,9 @@ class TaskRecord:
         return self.dispatched_at is not None
 
     def held(self, at: datetime) -> bool:
-        """Whether it waits for its due time (``scheduled_for``, a run_at still ahead): held in
-        the database, not published until then."""
-        return self.scheduled_for is not None and self.scheduled_for > at
+        """Whether it waits in the database, not published: for its parents (``blocked``) or
+        for its due time (``scheduled_for``, a run_at still ahead)."""
+        return self.blocked or (self.scheduled_for is not None and self.scheduled_for > at)
 
     @property
     def priority(self) -> int:

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     schedule_tick_s: float = Field(
         1.0, gt=0, description="How often beat looks for due schedules in the database."
     )
+    pipeline_max_nodes: int = Field(
+        10_000, ge=1, description="The most nodes one pipeline may have."
+    )
     lost_message_after_s: float = Field(
         30.0,
         gt=0,

@@ -77,6 +77,9 @@ TRANSITIONS: dict[str, Transition] = {
         _t("refuse", {P, R}, Status.FAILED),  # no worker knows its task name
         _t("stop_cancelled", {IP}, Status.CANCELLED),  # honoured at a checkpoint, or forced
         _t("stop_paused", {IP}, PA),  # honoured at a step boundary
+        # dependencies: a parent failed or was cancelled, so this waiting task never runs
+        _t("fail_upstream", {P, PA}, Status.FAILED),
+        _t("cancel_upstream", {P, PA}, Status.CANCELLED),
         # people side
         _t("cancel", {P, R, PA}, Status.CANCELLED),
         _t("pause", {P, R}, PA),

@@ -32,10 +32,15 @@ def fire(notification: NewNotification, record: TaskRecord) -> None:
 
 
 class Notifier:
-    """The one hook after an outcome's notification is stored: callbacks, then webhooks."""
+    """The one hook after an outcome's notification is stored: callbacks, webhooks, then the
+    tasks waiting for this one."""
 
-    def __init__(self, webhooks: Webhooks) -> None:
+    def __init__(
+        self, webhooks: Webhooks, settle: Callable[[TaskRecord], None] | None = None
+    ) -> None:
+        """``settle``: decides the tasks waiting for one that reached a final outcome."""
         self._webhooks = webhooks
+        self._settle = settle
 
     def announce(
         self, record: TaskRecord | None, outcome: Outcome, note: NewNotification | None = None
@@ -46,3 +51,5 @@ class Notifier:
             return
         fire(note or describe(outcome)(record), record)
         self._webhooks.enqueue(record, outcome)
+        if record.has_dependents and self._settle is not None:
+            self._settle(record)

@@ -21,7 +21,9 @@ from taskhub.domain.records import NewTask, Output, TaskChange, TaskRecord, Work
 from taskhub.domain.registry import TaskDefinition, lookup
 from taskhub.domain.settings import Settings
 from taskhub.domain.states import Outcome, Status
-from taskhub.domain.submissions import Submission, build
+from taskhub.domain.submissions import Submission
+from taskhub.domain.submissions import build as build_new
+from taskhub.services.dependencies import Dependencies
 from taskhub.store.queries import TaskQueries
 from taskhub.store.runs import RunStore
 from taskhub.store.sessions import Session, after_commit
@@ -50,6 +52,7 @@ class Tasks:
         publisher: Dispatcher,
         definitions: Mapping[str, TaskDefinition],
         announce: Announce,
+        dependencies: Dependencies,
     ) -> None:
         self._settings = settings
         self._store = store
@@ -58,6 +61,7 @@ class Tasks:
         self._publisher = publisher
         self._definitions = definitions
         self._announce = announce
+        self._dependencies = dependencies
         self._actions: dict[str, Callable[[str, str], TaskRecord]] = {
             "cancel": self.cancel,
             "pause": self.pause,
@@ -73,11 +77,17 @@ class Tasks:
         ask: Submission | None = None,
         *,
         session: Session | None = None,
+        depends_on: Sequence[str] | None = None,
     ) -> TaskRecord:
         """Write the record, commit, then publish; returns it dispatched, or (the broker failed)
         with no ``dispatched_at`` and the reason in ``dispatch_error``: the sweep publishes it.
-        Inside ``session``: published after its commit (the record returned is not yet)."""
-        new = self._build(workspace_id, task_name, task_input, ask or Submission())
+        Inside ``session``: published after its commit (the record returned is not yet). With
+        ``depends_on`` (task ids) it waits, ``blocked``, until those tasks allow it to run."""
+        new = self.build(workspace_id, task_name, task_input, ask or Submission())
+        if depends_on:
+            if session is not None:
+                raise ValidationError("session", "cannot be combined with depends_on")
+            return self._dependencies.wait_for(new, depends_on)
         if session is not None:
             record = self._store.insert_idempotent(new, conn=session.connection())
             if record.id == new.id:
@@ -101,7 +111,10 @@ class Tasks:
         """
         ask = ask or Submission()
         check_submission(workspace, ask, depends_on)
-        return self._insert_and_publish(self._build(workspace.id, task_name, task_input, ask))
+        new = self.build(workspace.id, task_name, task_input, ask)
+        if depends_on:
+            return self._dependencies.wait_for(new, depends_on), True
+        return self._insert_and_publish(new)
 
     def write(
         self, workspace_id: str, task_name: str, task_input: object, ask: Submission
@@ -109,7 +122,7 @@ class Tasks:
         """Record a task without publishing it (the caller publishes a batch with
         :meth:`publish`; the sweep publishes what it never did). Returns the record, and
         whether it is new (``False``: its idempotency key was used before)."""
-        new = self._build(workspace_id, task_name, task_input, ask)
+        new = self.build(workspace_id, task_name, task_input, ask)
         record = self._store.insert_idempotent(new)
         return record, record.id == new.id
 
@@ -158,18 +171,18 @@ class Tasks:
         ask = ask or Submission()
         if ask.idempotency_key is not None:
             raise ValidationError("idempotency_key", "is not supported by submit_many")
-        news = [self._build(workspace_id, task_name, item, ask) for item in inputs]
+        news = [self.build(workspace_id, task_name, item, ask) for item in inputs]
         for start in range(0, len(news), SUBMIT_BATCH):
             batch = news[start : start + SUBMIT_BATCH]
             self._store.insert_tasks(batch)
             self._publish_due([new.as_record() for new in batch])
         return [new.id for new in news]
 
-    def _build(
+    def build(
         self, workspace_id: str, task_name: str, task_input: object, ask: Submission
     ) -> NewTask:
         definition = lookup(task_name)
-        return build(
+        return build_new(
             definition,
             task_input,
             ask,
@@ -281,8 +294,9 @@ class Tasks:
 
     def retry(self, workspace_id: str, task_id: str) -> TaskRecord:
         """Failed or cancelled: run again as a new run, with its whole retry budget (its attempts
-        count from 1 again; completed steps are kept)."""
-        return self._publish(self._store.rerun(task_id, workspace_id))
+        count from 1 again; completed steps are kept). The tasks that ended because it did
+        (upstream failed) run again after it."""
+        return self._publish(self._dependencies.rerun(task_id, workspace_id))
 
     def _request(
         self, workspace_id: str, task_id: str, action: str, values: dict[str, Any]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -103,7 +104,9 @@ _CLAIM_TYPES["at"] = m.UTCDateTime()
 
 _START = Prepared(
     "taskhub_start",
-    _CLAIMING.format(sources=_sources("start"), guard="(deadline IS NULL OR deadline > :at)"),
+    _CLAIMING.format(
+        sources=_sources("start"), guard="(deadline IS NULL OR deadline > :at) AND NOT blocked"
+    ),
     _CLAIM_TYPES,
     list(T.c),
 )
@@ -145,9 +148,11 @@ _COMPLETING = f"""WITH done AS (
  updated_at = :at, worker_pid = NULL, percent = 100.0, pause_requested_at = NULL
  WHERE id = :task_id AND status IN ({_sources("complete")})
  AND run = :run AND attempt = :attempt
- RETURNING {", ".join(notifications.TASK_COLUMNS)}
+ RETURNING {", ".join(notifications.TASK_COLUMNS)}, has_dependents
+), noted AS (
+{notifications.insert_from_sql("done", at="at")}
 )
-{notifications.insert_from_sql("done", at="at")}"""
+SELECT has_dependents FROM done"""
 _TYPES: dict[str, TypeEngine[Any]] = {"task_id": Text(), "at": m.UTCDateTime()}
 _TYPES |= {"run": Integer(), "attempt": Integer(), **notifications.NOTE_PARAM_TYPES}
 
@@ -156,10 +161,11 @@ _COMPLETE = Prepared("taskhub_complete", _COMPLETING, _TYPES)
 
 def complete(
     store: Store, claimed: TaskRecord, at: datetime, note: NewNotification, output: Output | None
-) -> bool:
+) -> Completed | None:
     """Complete the execution ``claimed`` started, with its notification and result output,
-    in one transaction; ``False`` if it is not running (anymore), or another execution (a
-    take-over, a person's retry) owns it.
+    in one transaction; ``None`` if it is not running (anymore), or another execution (a
+    take-over, a person's retry) owns it. What comes back says, as of that commit, whether
+    other tasks wait for it.
 
     On Postgres the outcome and the notification are one prepared statement in autocommit when
     there is no output (the common no-op case), and share a transaction with the output upsert
@@ -171,17 +177,26 @@ def complete(
     params |= {"run": claimed.run, **notifications.note_values(note)}
     if output is None:
         with store.single() as c:
-            return bool(_COMPLETE.rows(c, params))
+            return _completed(_COMPLETE.rows(c, params))
     with store.begin() as c:
-        if not _COMPLETE.rows(c, params):
-            return False
-        upsert_output(c, claimed.id, output, at)
-        return True
+        done = _completed(_COMPLETE.rows(c, params))
+        if done is not None:
+            upsert_output(c, claimed.id, output, at)
+        return done
+
+
+@dataclass(frozen=True)
+class Completed:
+    has_dependents: bool  # fresh: a depends_on added while it ran is seen
+
+
+def _completed(rows: list[dict[str, Any]]) -> Completed | None:
+    return Completed(bool(rows[0]["has_dependents"])) if rows else None
 
 
 def _complete_portably(
     store: Store, claimed: TaskRecord, at: datetime, note: NewNotification, output: Output | None
-) -> bool:
+) -> Completed | None:
     values = {"finished_at": at, "worker_pid": None, "percent": 100.0, "pause_requested_at": None}
     with store.begin() as c:
         record = store.transition(
@@ -189,4 +204,4 @@ def _complete_portably(
         )
         if record is not None and output is not None:
             upsert_output(c, claimed.id, output, at)
-        return record is not None
+        return None if record is None else Completed(record.has_dependents)

@@ -32,6 +32,7 @@ class RecoveryQueries:
         query = (
             select(T)
             .where(T.c.status == Status.PENDING.value, T.c.dispatched_at.is_(None), due)
+            .where(T.c.blocked.is_(False))  # waits for its parents: they release it
             .where(T.c.created_at < created_before)
             .order_by(T.c.created_at)
             .limit(limit)

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 
 from taskhub.domain.states import Outcome, Status, StepStatus, TaskType
@@ -102,7 +103,11 @@ tasks = Table(
     Column("current_step", Integer),
     Column("percent", Float),
     Column("message", Text),
-    Column("scheduled_for", UTCDateTime),  # a scheduled run: the fire time it belongs to
+    Column("scheduled_for", UTCDateTime),  # when the run is due: a fire time, or run_at
+    Column("pipeline_id", String(36), ForeignKey("pipelines.id", name="fk_tasks_pipeline")),
+    Column("node", String(100)),  # its node's name in the pipeline
+    Column("blocked", Boolean, nullable=False, server_default=false()),  # waits for parents
+    Column("has_dependents", Boolean, nullable=False, server_default=false()),
     Column("updated_at", UTCDateTime, nullable=False),
     CheckConstraint(_in("status", Status), name="ck_tasks_status"),
     CheckConstraint(_in("type", TaskType), name="ck_tasks_type"),
@@ -112,6 +117,28 @@ tasks = Table(
     Index("ix_tasks_status", "status"),
     Index("ix_tasks_workspace_status_created", "workspace_id", "status", "created_at"),
     Index("ix_tasks_workspace_updated", "workspace_id", "updated_at"),
+    Index("ix_tasks_pipeline", "pipeline_id"),
+    Index("ix_tasks_due", "status", "scheduled_for"),
+)
+
+pipelines = Table(  # a graph of tasks submitted together; its nodes are tasks with pipeline_id
+    "pipelines",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("workspace_id", String(36), ForeignKey("workspaces.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_pipelines_workspace_created", "workspace_id", "created_at"),
+)
+
+task_edges = Table(  # the child waits for the parent; on_failure: what it does if that fails
+    "task_edges",
+    metadata,
+    Column("child_id", String(36), ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True),
+    Column("parent_id", String(36), ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True),
+    Column("on_failure", String(10), nullable=False),
+    CheckConstraint("on_failure IN ('fail', 'skip', 'continue')", name="ck_task_edges_on_failure"),
+    Index("ix_task_edges_parent", "parent_id"),
 )
 
 task_attempts = Table(  # one row per failed execution: attempt counts within its run

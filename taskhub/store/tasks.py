@@ -192,6 +192,7 @@ class Store:
         held = and_(
             T.c.status == Status.PENDING.value,
             T.c.dispatched_at.is_(None),
+            T.c.blocked.is_(False),
             T.c.scheduled_for <= at,
             T.c.scheduled_for > T.c.created_at,
         )
@@ -294,10 +295,11 @@ class Store:
             raise TransitionError(task_id, action, current.status.value)
         return record
 
-    def rerun(self, task_id: str, workspace_id: str) -> TaskRecord:
+    def rerun(self, task_id: str, workspace_id: str, *, blocked: bool = False) -> TaskRecord:
         """A person's retry of a failed or cancelled task: a new run with all its attempts,
-        queued again."""
+        queued again (``blocked``: waiting for its parents again)."""
         values = {
+            "blocked": blocked,
             "run": T.c.run + 1,
             "attempt": 0,  # a fresh budget: the next execution is attempt 1 of this run
             "dispatched_at": None,

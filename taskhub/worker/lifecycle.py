@@ -119,7 +119,8 @@ class Lifecycle:
             return self.fail(task_id, error_info(exc), owner=claimed)
         at = now()
         note = describe(Outcome.COMPLETED)(claimed)  # name, task and attempt are as claimed
-        if not worker_store.complete(self.store, claimed, at, note, output):
+        done = worker_store.complete(self.store, claimed, at, note, output)
+        if done is None:
             return None
         record = replace(
             claimed,
@@ -127,6 +128,7 @@ class Lifecycle:
             finished_at=at,
             worker_pid=None,
             pause_requested_at=None,
+            has_dependents=done.has_dependents,
         )
         self._announce(record, Outcome.COMPLETED, note)
         return record

@@ -37,6 +37,7 @@ class SweepReport:
     expired: int
     webhooks: int = 0  # deliveries queued again
     redelivered: int = 0  # published, but their message is gone from the broker
+    dependents: int = 0  # waiting tasks decided again (a parent ended, they were not decided)
 
 
 class Sweep:
@@ -51,12 +52,14 @@ class Sweep:
         dispatcher: Dispatcher,
         expire: Callable[[str], object],
         recover_webhooks: Callable[[], int],
+        recover_dependents: Callable[[], int] = lambda: 0,
     ) -> None:
         self._settings = settings
         self._recovery = recovery
         self._dispatcher = dispatcher
         self._expire = expire
         self._recover_webhooks = recover_webhooks
+        self._recover_dependents = recover_dependents
 
     def __call__(self) -> SweepReport:
         settings, found, at = self._settings, self._recovery, now()
@@ -73,7 +76,10 @@ class Sweep:
         redelivered = self._lost_messages(at)
         self._dispatcher.publish_quietly(redelivered)
         hooks = self._recover_webhooks()
-        report = SweepReport(len(undispatched), len(lost), len(expired), hooks, len(redelivered))
+        waiting = self._recover_dependents()
+        report = SweepReport(
+            len(undispatched), len(lost), len(expired), hooks, len(redelivered), waiting
+        )
         if any(vars(report).values()):
             log.info("sweep: %s", report)
         return report

@@ -220,15 +220,22 @@ def test_deadlines_and_dependencies_need_a_growth_plan(idle_api: Api) -> None:
     assert created(starter, depends_on=[])["status"] == "pending"  # none is fine
 
 
-def test_dependencies_are_refused_until_pipelines_arrive(idle_api: Api) -> None:
-    for plan in ("growth", "enterprise"):
-        session = idle_api(plan)
-        first = created(session)
-        reply = session.post(
-            "/api/v1/tasks", json={"task": "tests.noop", "depends_on": [first["id"]]}
-        )
-        assert "pipelines" in problem(reply, 422, "depends_on")["detail"]
-        assert session.get("/api/v1/tasks").json()["total"] == 1
+def test_a_task_depending_on_others_is_created_waiting_for_them(idle_api: Api) -> None:
+    session = idle_api("growth")
+    first = created(session)
+    reply = session.post("/api/v1/tasks", json={"task": "tests.noop", "depends_on": [first["id"]]})
+    assert reply.status_code == 201  # waiting for its parents is not "the broker failed"
+    waiting = reply.json()
+    assert (waiting["status"], waiting["blocked"], waiting["dispatched"]) == (
+        "pending",
+        True,
+        False,
+    )
+    assert session.get(f"/api/v1/tasks/{first['id']}").json()["has_dependents"] is True
+    other = idle_api("growth")  # another workspace's task is not there for it
+    unknown = other.post("/api/v1/tasks", json={"task": "tests.noop", "depends_on": [first["id"]]})
+    assert first["id"] in problem(unknown, 422, "depends_on")["detail"]
+    assert other.get("/api/v1/tasks").json()["total"] == 0
 
 
 # -- reading and acting -------------------------------------------------------------------------

@@ -45,8 +45,9 @@ def test_the_core_insert_and_the_prepared_completion_insert_the_same_columns() -
 
 def test_the_prepared_completion_takes_the_note_and_returns_the_task_columns_it_reads() -> None:
     statement = execution._COMPLETE._prepare_sql
-    [returned] = re.findall(r"RETURNING ([^)]*)\n\)", statement)
-    assert set(notifications.TASK_COLUMNS) <= {name.strip() for name in returned.split(",")}
+    returned = re.findall(r"RETURNING ([^)]*)\n\)", statement)[0]  # the UPDATE's (the CTE done)
+    columns = {name.strip() for name in returned.split(",")}
+    assert set(notifications.TASK_COLUMNS) | {"has_dependents"} <= columns
     assert set(notifications.NOTE_COLUMNS) <= set(execution._COMPLETE._order)
     assert set(notifications.note_values(NOTE)) == set(notifications.NOTE_COLUMNS)
 
