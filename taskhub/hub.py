@@ -77,7 +77,14 @@ class TaskHub:
         completions = CompletionWriter(self.lifecycle.complete)
         heartbeat = Heartbeat(settings, self.runs, self.lifecycle.stop, completions.flush)
         self.executor = Executor(
-            self.celery, settings, store, self.runs, self.outputs, self.lifecycle, heartbeat
+            self.celery,
+            settings,
+            store,
+            self.runs,
+            self.outputs,
+            self.lifecycle,
+            heartbeat,
+            self.dependencies.edges,
         )
         self.definitions = self.executor.definitions
         self.tasks = Tasks(

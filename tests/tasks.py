@@ -188,3 +188,11 @@ def remember(notification: object, record: TaskRecord) -> None:
     path = record.input.get("notify_log")
     if path:
         mark(str(path), f"{notification.outcome.value}: {notification.title}")  # type: ignore[attr-defined]
+
+
+@task(name="tests.sum_parents")
+def sum_parents(ctx: TaskContext) -> object:
+    """The sum of its parents' results; a failed parent (on a continue edge) counts as 0."""
+    seen = {p.name: p.status.value for p in ctx.parents}
+    total = sum(ctx.parent_output(p.name) for p in ctx.parents if p.status.value == "completed")
+    return {"total": total, "parents": seen}

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, exists, func, insert, select, update
+from sqlalchemy import Connection, and_, case, exists, func, insert, select, update
 
 from taskhub.domain.errors import NotFoundError, ValidationError
 from taskhub.domain.records import NewTask, TaskRecord
@@ -129,6 +129,22 @@ class EdgeStore:
                 Parent(r.id, r.on_failure, Status(r.status), r.node or r.name)
                 for r in c.execute(query)
             ]
+
+    def tally(self, child_id: str) -> tuple[int, int]:
+        """(parents not final, parents failed or cancelled) of a child, counted in the
+        database: most decisions (a fan-in's join while its fan-out runs) need no more."""
+        ended_badly = [Status.FAILED.value, Status.CANCELLED.value]
+        query = (
+            select(
+                func.coalesce(func.sum(case((T.c.status.not_in(FINAL), 1), else_=0)), 0),
+                func.coalesce(func.sum(case((T.c.status.in_(ended_badly), 1), else_=0)), 0),
+            )
+            .select_from(E.join(T, T.c.id == E.c.parent_id))
+            .where(E.c.child_id == child_id)
+        )
+        with self.store.read() as c:
+            open_, bad = c.execute(query).one()
+        return int(open_), int(bad)
 
     def waiting_on(self, child_ids: Sequence[str]) -> dict[str, int]:
         """How many parents each blocked child still waits for (not yet final)."""

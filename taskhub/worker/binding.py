@@ -21,6 +21,7 @@ from taskhub.domain.records import ErrorInfo, TaskRecord
 from taskhub.domain.registry import TaskDefinition
 from taskhub.domain.retries import plan_retry
 from taskhub.domain.settings import Settings
+from taskhub.store.edges import EdgeStore
 from taskhub.store.runs import RunStore
 from taskhub.store.tasks import Store
 from taskhub.worker.app import KILLED_AT_HARD_LIMIT, TaskhubTask
@@ -60,8 +61,10 @@ class Executor:
         outputs: OutputCodec,
         lifecycle: Lifecycle,
         heartbeat: Heartbeat,
+        edges: EdgeStore | None = None,
     ) -> None:
         self.app = app
+        self._edges = edges
         self._settings = settings
         self._store = store
         self._runs = runs
@@ -120,7 +123,7 @@ class Executor:
         self, definition: TaskDefinition, record: TaskRecord, kwargs: dict[str, Any]
     ) -> Any:
         """Run the task body for a claimed record; ``Stop`` ends it at a checkpoint."""
-        ctx = TaskContext(self._runs, self._outputs, record, definition)
+        ctx = TaskContext(self._runs, self._outputs, record, definition, self._edges)
         self._heartbeat.track(record)
         try:
             return definition.fn(ctx, **definition.inputs.for_body(kwargs))

@@ -7,6 +7,7 @@ saved and not run again), ``ctx.progress`` and ``ctx.output`` record what a pers
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -15,12 +16,13 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from taskhub.domain.clock import now
-from taskhub.domain.errors import ValidationError
+from taskhub.domain.errors import NotFoundError, ValidationError
 from taskhub.domain.outputs import OutputCodec
 from taskhub.domain.records import Control, JSONValue, StepRecord, TaskRecord
 from taskhub.domain.registry import TaskDefinition
 from taskhub.domain.settings import Settings
 from taskhub.domain.states import Outcome, StepStatus
+from taskhub.store.edges import EdgeStore, Parent
 from taskhub.store.runs import RunStore
 
 log = logging.getLogger(__name__)
@@ -50,10 +52,16 @@ class TaskContext:
     """What a running task can do with its own record."""
 
     def __init__(
-        self, runs: RunStore, outputs: OutputCodec, record: TaskRecord, definition: TaskDefinition
+        self,
+        runs: RunStore,
+        outputs: OutputCodec,
+        record: TaskRecord,
+        definition: TaskDefinition,
+        edges: EdgeStore | None = None,
     ) -> None:
         self._runs = runs
         self._outputs = outputs
+        self._edges = edges
         self.record = record
         self.task_id = record.id
         self.attempt = record.attempt
@@ -64,6 +72,27 @@ class TaskContext:
         self._last_check = 0.0
         if self._declared:
             self._owned(runs.declare_steps(record, self._declared))
+
+    @property
+    def parents(self) -> tuple[Parent, ...]:
+        """The tasks this one waited for (``depends_on``, a pipeline's edges), each with its
+        node name (or display name), task id, status and edge policy: a node on a
+        ``continue`` edge sees which of them failed."""
+        if self._edges is None:
+            return ()
+        return tuple(self._edges.parents(self.task_id))
+
+    def parent_output(self, parent: str, name: str = "result") -> Any:
+        """The output ``name`` of a parent, named by its node (or task id): JSON outputs
+        decoded, text as ``str``. ``NotFoundError`` if it is not a parent or has no such
+        output (a failed parent on a ``continue`` edge has none)."""
+        for found in self.parents:
+            if parent in (found.name, found.task_id):
+                output = self._runs.get_output(found.task_id, name)
+                if output.content_type == "application/json":
+                    return json.loads(output.content)
+                return output.content
+        raise NotFoundError("parent", parent)
 
     def step(self, name: str, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
         """Run ``fn`` as the durable step ``name``, or return its saved output if it completed."""

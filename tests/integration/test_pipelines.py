@@ -3,6 +3,7 @@ parents' records, exactly once; failures, skips and cancels decided from the rec
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 from pathlib import Path
@@ -199,3 +200,30 @@ def test_pipelines_need_a_plan_with_dependencies(hub: TaskHub) -> None:
         hub.pipelines.submit_checked(starter, chain(sig("tests.echo"), sig("tests.echo")))
     assert refused.value.feature == "dependencies"
     assert hub.pipelines.page(starter.id)[1] == 0
+
+
+def test_a_node_reads_its_parents_outputs_and_sees_which_failed(settings: Settings) -> None:
+    hub, queue = own_queue(settings)
+    spec = {
+        "name": "sums",
+        "nodes": {
+            "one": {"task": "tests.echo", "input": {"value": 1}},
+            "two": {"task": "tests.echo", "input": {"value": 2}},
+            "broken": {"task": "tests.flaky", "input": {"fail_times": 0, "permanent": True}},
+            "total": {
+                "task": "tests.sum_parents",
+                "after": ["one", "two", {"node": "broken", "on_failure": "continue"}],
+            },
+        },
+    }
+    submitted = hub.pipelines.submit(hub.workspace_id, spec)
+    with running_worker(queue, name="sums"):
+        done = finished(hub, submitted.id)
+    total = next(n for n in done.nodes if n.node == "total")
+    assert total.status is Status.COMPLETED
+    result = json.loads(hub.output(total.id).content)
+    assert result == {
+        "total": 3,
+        "parents": {"one": "completed", "two": "completed", "broken": "failed"},
+    }
+    hub.close()
