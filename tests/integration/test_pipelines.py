@@ -227,3 +227,54 @@ def test_a_node_reads_its_parents_outputs_and_sees_which_failed(settings: Settin
         "parents": {"one": "completed", "two": "completed", "broken": "failed"},
     }
     hub.close()
+
+
+def test_a_failure_in_the_middle_of_each_shape_fails_only_what_waits_for_it(
+    settings: Settings,
+) -> None:
+    hub, queue = own_queue(settings)
+    broken = {"fail_times": 0, "permanent": True}
+    shapes = {
+        "chain": chain(sig("tests.echo", name="a"), sig("tests.flaky", broken, name="b"))
+        | sig("tests.echo", name="c"),
+        "diamond": chain(
+            sig("tests.echo", name="top"),
+            group(sig("tests.flaky", broken, name="left"), sig("tests.echo", name="right")),
+            sig("tests.echo", name="join"),
+        ),
+        "fan": chord(
+            [sig("tests.echo", {"value": i}) for i in range(9)]
+            + [sig("tests.flaky", broken, name="bad")],
+            sig("tests.echo", name="load"),
+        ),
+    }
+    submitted = {
+        shape: hub.pipelines.submit(hub.workspace_id, flow, name=shape)
+        for shape, flow in shapes.items()
+    }
+    with running_worker(queue, name="shapes"):
+        done = {shape: finished(hub, p.id) for shape, p in submitted.items()}
+    chain_, diamond, fan = (by_node(done[s]) for s in ("chain", "diamond", "fan"))
+    assert chain_ == {"a": Status.COMPLETED, "b": Status.FAILED, "c": Status.FAILED}
+    assert (diamond["left"], diamond["right"], diamond["join"]) == (
+        Status.FAILED,
+        Status.COMPLETED,
+        Status.FAILED,
+    )
+    assert fan["bad"] is Status.FAILED and fan["load"] is Status.FAILED
+    assert sum(status is Status.COMPLETED for status in fan.values()) == 9
+    assert {p.status for p in done.values()} == {PipelineStatus.FAILED}
+    hub.close()
+
+
+def test_a_parent_being_retried_never_releases_its_child_early(settings: Settings) -> None:
+    hub, queue = own_queue(settings)
+    flow = sig("tests.flaky", {"fail_times": 2}, name="flaky") | sig("tests.echo", name="child")
+    submitted = hub.pipelines.submit(hub.workspace_id, flow)
+    with running_worker(queue, name="retrying"):
+        done = finished(hub, submitted.id)
+    flaky, child = done.nodes
+    assert (flaky.status, flaky.attempt) == (Status.COMPLETED, 3)
+    assert child.started_at and flaky.finished_at and child.started_at >= flaky.finished_at
+    assert (child.attempt, child.run) == (1, 1)
+    hub.close()

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from taskhub import Settings, Status, TaskHub
+from taskhub.domain.canvas import chain, group, sig
 from taskhub.domain.clock import now
 
 from ...support import running_worker, wait_for, wait_for_status
@@ -111,3 +112,35 @@ def test_beat_keeps_sweeping_while_the_broker_is_down(
         beat.stop()
     assert expired.error is not None and expired.error.message == "deadline exceeded"
     report(f"broker down: beat's sweep expired a missed deadline {late_s:.1f} s after it")
+
+
+def test_a_broker_restarted_empty_mid_pipeline_still_runs_each_node_once_in_order(
+    fault_hub: TaskHub,
+    fault_settings: Settings,
+    worker_settings: Settings,
+    broker: RedisServer,
+    tmp_path: Path,
+    report: Callable[[str], None],
+) -> None:
+    """Redis loses every message, released nodes' included: the records still release each
+    node once, after all its parents, and the pipeline completes."""
+    executions = tmp_path / "executions.log"
+    work = {"executions": str(executions), "seconds": 0.02}
+    fault_hub.submit_many("faults.work", [work] * 20)  # what flowing() waits for to start
+    fan_out = [sig("faults.work", work) for _ in range(60)]
+    fan_out_again = [sig("faults.work", work) for _ in range(40)]
+    flow = chain(group(fan_out), sig("faults.work", work, name="join"), group(fan_out_again))
+    pipeline = fault_hub.pipelines.submit(fault_hub.workspace_id, flow, name="through a restart")
+    ids = [node.id for node in pipeline.nodes]
+    with flowing(fault_hub, fault_settings, worker_settings, tmp_path):
+        broker.restart_empty()
+        recovery_s = seconds_until_final(fault_hub, ids)
+
+    verdict = check_invariants(fault_hub, ids, executions_of(executions))
+    report(f"broker restarted empty mid-pipeline: 101 nodes completed {recovery_s:.1f} s after")
+    assert verdict.statuses == {Status.COMPLETED: 101}
+    done = fault_hub.pipelines.get(fault_hub.workspace_id, pipeline.id).nodes
+    first, (join,), then = done[:60], done[60:61], done[61:]  # parents before children
+    assert join.node == "join" and join.started_at and join.finished_at
+    assert all(n.finished_at and n.finished_at <= join.started_at for n in first)
+    assert all(n.started_at and n.started_at >= join.finished_at for n in then)
