@@ -86,6 +86,8 @@ class Dependencies:
 
     def decide(self, child_id: str) -> None:
         """Release, end or leave waiting one blocked task, from its parents' records."""
+        if self._edges.surely_waits(child_id):  # the verdict's rule 4, without reading them
+            return
         parents = self._edges.parents(child_id)
         ruling = verdict(
             [(Edge(p.name, OnFailure(p.on_failure)), p.status.value, p.name) for p in parents]
