@@ -86,9 +86,8 @@ class Dependencies:
 
     def decide(self, child_id: str) -> None:
         """Release, end or leave waiting one blocked task, from its parents' records."""
-        still_open, ended_badly = self._edges.tally(child_id)
-        if still_open and not ended_badly:
-            return  # nothing to decide yet (counted without reading each parent)
+        if self._edges.surely_waits(child_id):  # the verdict's rule 4, without reading them
+            return
         parents = self._edges.parents(child_id)
         ruling = verdict(
             [(Edge(p.name, OnFailure(p.on_failure)), p.status.value, p.name) for p in parents]

@@ -13,9 +13,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, case, exists, func, insert, select, update
+from sqlalchemy import Connection, and_, exists, func, insert, select, update
 
 from taskhub.domain.errors import NotFoundError, ValidationError
+from taskhub.domain.pipelines import OnFailure
 from taskhub.domain.records import NewTask, TaskRecord
 from taskhub.domain.states import FINAL_STATUSES, Status
 from taskhub.store import tables as m
@@ -24,6 +25,7 @@ from taskhub.store.tasks import Store
 
 T, E, P = m.tasks, m.task_edges, m.pipelines
 FINAL = [status.value for status in FINAL_STATUSES]
+ENDED = [Status.FAILED.value, Status.CANCELLED.value]
 
 
 @dataclass(frozen=True)
@@ -130,21 +132,24 @@ class EdgeStore:
                 for r in c.execute(query)
             ]
 
-    def tally(self, child_id: str) -> tuple[int, int]:
-        """(parents not final, parents failed or cancelled) of a child, counted in the
-        database: most decisions (a fan-in's join while its fan-out runs) need no more."""
-        ended_badly = [Status.FAILED.value, Status.CANCELLED.value]
+    def surely_waits(self, child_id: str) -> bool:
+        """Whether the child's verdict is ``wait`` for sure: a parent is not final yet and no
+        parent ended it (failed or cancelled on a ``fail`` or ``skip`` edge). Counted in the
+        database, so a join of many parents is not read row by row on each parent's end."""
         query = (
             select(
-                func.coalesce(func.sum(case((T.c.status.not_in(FINAL), 1), else_=0)), 0),
-                func.coalesce(func.sum(case((T.c.status.in_(ended_badly), 1), else_=0)), 0),
+                func.count().filter(T.c.status.not_in(FINAL)),
+                func.count().filter(
+                    T.c.status.in_(ENDED), E.c.on_failure != OnFailure.CONTINUE.value
+                ),
             )
-            .select_from(E.join(T, T.c.id == E.c.parent_id))
+            .select_from(E)
+            .join(T, T.c.id == E.c.parent_id)
             .where(E.c.child_id == child_id)
         )
         with self.store.read() as c:
-            open_, bad = c.execute(query).one()
-        return int(open_), int(bad)
+            unfinished, ending = c.execute(query).one()
+        return bool(unfinished) and not ending
 
     def waiting_on(self, child_ids: Sequence[str]) -> dict[str, int]:
         """How many parents each blocked child still waits for (not yet final)."""
