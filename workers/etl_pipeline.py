@@ -8,11 +8,8 @@ record of its own in a pipeline: ``nightly_etl(batches)`` builds the canvas, and
 records all seven nodes at once; the transforms are released when extract completes, and load
 when every transform has.
 
-A node cannot read its parents' outputs from the context yet, so each node's input is
-self-contained: extract and each transform are given the batch numbers, and load recomputes
-the per-batch totals the transforms report (the same pure functions, so the figures agree).
-Once parents' outputs are readable from the context, transform will take its batch from
-extract's output and load will sum the transforms' outputs instead.
+Data flows through the records: load reads each transform's result with
+``ctx.parent_output(...)`` (``ctx.parents`` lists them, with their status) and sums them.
 """
 
 from __future__ import annotations
@@ -51,8 +48,9 @@ def transform(ctx: TaskContext, batch: int) -> dict[str, object]:
 
 @task(name="etl.load", timeout_s=600, retries=1)
 def load(ctx: TaskContext, batches: int) -> dict[str, object]:
-    """Load: sum what the transforms produced, one total for the night."""
-    total = sum(transformed_total(batch) for batch in range(batches))
+    """Load: sum what the transforms produced (their outputs), one total for the night."""
+    results = [ctx.parent_output(parent.name) for parent in ctx.parents]
+    total = sum(result["total"] for result in results)
     ctx.output("summary", {"batches": batches, "total": total})
     return {"batches": batches, "total": total}
 
