@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import builtins
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -175,6 +175,22 @@ class TaskHubClient:
         page = self._call("GET", "/notifications", params={"limit": limit})
         return [_notification(item) for item in page["items"]]
 
+    # -- pipelines: the API's JSON (its nodes are summaries, not records; see taskhub.sdk) --
+
+    def submit_pipeline(self, spec: Mapping[str, Any]) -> dict[str, Any]:
+        """POST the JSON form (``{name, nodes}``); the pipeline as the API answers it: ``{id,
+        name, status, created_at, counts, nodes, edges}``."""
+        result: dict[str, Any] = self._call("POST", "/pipelines", json=dict(spec))
+        return result
+
+    def pipeline(self, pipeline_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("GET", f"/pipelines/{pipeline_id}")
+        return result
+
+    def cancel_pipeline(self, pipeline_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("POST", f"/pipelines/{pipeline_id}/cancel")
+        return result
+
     # -- HTTP ------------------------------------------------------------------------------
 
     def _act(self, task_id: str, action: str) -> TaskRecord:
@@ -215,7 +231,10 @@ def _problem_error(reply: httpx.Response, path: str) -> TaskhubError:
     if code == 422:
         return _validation_error(problem, detail)
     if code == 404:
-        return NotFoundError("task", path.split("/")[2] if path.count("/") > 1 else path)
+        parts = path.split("/")  # "/tasks/<id>/...", "/pipelines/<id>"
+        if len(parts) > 2:
+            return NotFoundError(parts[1].removesuffix("s"), parts[2])
+        return NotFoundError("task", path)
     if code == 409 and problem.get("current_status"):
         parts = path.strip("/").split("/")
         reason = detail.partition(": ")[2] or None  # "cannot pause task X: <reason>"

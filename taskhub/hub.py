@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import builtins
 import importlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from functools import cached_property
 from typing import Any
 
+from taskhub.domain.canvas import Canvas
 from taskhub.domain.clock import now
 from taskhub.domain.code_schedules import parse_beat_schedule
 from taskhub.domain.outputs import OutputCodec
 from taskhub.domain.paging import TaskFilter
+from taskhub.domain.pipelines import Graph
 from taskhub.domain.records import Notification, Output, TaskRecord
 from taskhub.domain.registry import REGISTRY, TaskDefinition, task_name
 from taskhub.domain.settings import Settings
@@ -27,7 +29,7 @@ from taskhub.services.dependencies import Dependencies
 from taskhub.services.health import Health
 from taskhub.services.inbox import Inbox
 from taskhub.services.notifications import Notifier
-from taskhub.services.pipelines import Pipelines
+from taskhub.services.pipelines import Pipeline, Pipelines
 from taskhub.services.schedules import Schedules
 from taskhub.services.tasks import Tasks
 from taskhub.services.triggers import Triggers
@@ -276,6 +278,23 @@ class TaskHub:
 
     def notifications(self, limit: int = 50) -> builtins.list[Notification]:
         return self.inbox.page(self.workspace_id, limit=limit)[0]
+
+    # -- pipelines (local only: the remote client answers the API's JSON, see taskhub.sdk) ----
+
+    def submit_pipeline(
+        self, graph: Graph | Canvas | Mapping[str, Any], *, name: str = ""
+    ) -> Pipeline:
+        """Record a graph of tasks (a canvas, a :class:`Graph` or the JSON form) and queue its
+        roots; the others wait, ``blocked``, for their parents. ``name`` names a canvas (the
+        JSON form has its own). Like :meth:`submit`, the operator's: not plan-gated."""
+        return self.pipelines.submit(self.workspace_id, graph, name=name)
+
+    def pipeline(self, pipeline_id: str) -> Pipeline:
+        return self.pipelines.get(self.workspace_id, pipeline_id)
+
+    def cancel_pipeline(self, pipeline_id: str) -> Pipeline:
+        """Cancel every unfinished node (a running one at its next checkpoint)."""
+        return self.pipelines.cancel(self.workspace_id, pipeline_id)
 
     def sweep(self) -> SweepReport:
         """One round of the recovery sweep, now (beat runs one every ``sweep_interval_s``)."""

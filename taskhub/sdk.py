@@ -6,6 +6,12 @@ Each may take more than the protocol says, with defaults: the local ``submit`` a
 ``type``, ``origin`` and a ``session`` to submit within (the API sets the first two itself and
 has no session to share); the remote ``wait`` also takes ``poll_s`` (it polls over HTTP where
 the local one reads the database).
+
+Pipelines are on both but not in the protocol: ``TaskHub.submit_pipeline / pipeline /
+cancel_pipeline`` return a :class:`~taskhub.services.pipelines.Pipeline` (its nodes full task
+records, and it also takes a canvas or a graph built in code); the client's return the API's
+JSON as a dict (its nodes are summaries: status, times, error message), and it posts the JSON
+form only. One type for both would be a third shape neither has.
 """
 
 from __future__ import annotations

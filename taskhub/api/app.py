@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from taskhub.api import (
     problems,
     routes_notifications,
+    routes_pipelines,
     routes_schedules,
     routes_tasks,
     routes_triggers,
@@ -36,6 +37,7 @@ def create_app(hub: TaskHub | None = None) -> FastAPI:
     app.include_router(routes_notifications.router, prefix="/api/v1")
     app.include_router(routes_webhooks.router, prefix="/api/v1")
     app.include_router(routes_schedules.router, prefix="/api/v1")
+    app.include_router(routes_pipelines.router, prefix="/api/v1")
     app.add_api_route("/healthz", healthz, methods=["GET"], tags=["health"])
     app.add_api_route("/readyz", readyz, methods=["GET"], tags=["health"])
     return app

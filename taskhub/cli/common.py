@@ -20,6 +20,7 @@ from taskhub.domain.errors import (
     TransitionError,
     ValidationError,
 )
+from taskhub.domain.records import Workspace
 from taskhub.domain.settings import Settings
 from taskhub.hub import TaskHub
 from taskhub.worker import publisher as dispatch
@@ -87,3 +88,10 @@ def opened(settings: Settings | None = None) -> Iterator[TaskHub]:
         yield hub
     finally:
         hub.close()
+
+
+def workspace_of(hub: TaskHub) -> Workspace:
+    """The hub's workspace with its plan (made, on Starter, if it does not exist yet): what a
+    plan-gated command acts for."""
+    _ = hub.workspace_id  # ensures it exists
+    return hub.accounts.workspace_named(hub.workspace)

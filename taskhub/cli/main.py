@@ -24,6 +24,7 @@ from rich.text import Text
 
 from taskhub.cli import admin as cli_admin
 from taskhub.cli import common as cli_common
+from taskhub.cli import pipelines as cli_pipelines
 from taskhub.cli import render as render
 from taskhub.cli import schedules as cli_schedules
 from taskhub.cli.common import (
@@ -52,6 +53,7 @@ db_app = typer.Typer(no_args_is_help=True, help="Database schema migrations.")
 app.add_typer(db_app, name="db")
 cli_admin.register(app)
 cli_schedules.register(app)
+cli_pipelines.register(app)
 
 
 def command(

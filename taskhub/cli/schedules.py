@@ -10,14 +10,12 @@ from typing import Annotated, Any
 import typer
 
 from taskhub.cli import render as render
-from taskhub.cli.common import command, opened, publish_reported_here
-from taskhub.domain.records import Workspace
+from taskhub.cli.common import command, opened, publish_reported_here, workspace_of
 from taskhub.domain.schedule_policies import MissedPolicy, OverlapPolicy
 from taskhub.domain.schedule_records import Schedule, ScheduleSpec
 from taskhub.domain.schedules import describe
 from taskhub.domain.serialize import record_to_dict, to_jsonable
 from taskhub.domain.states import Status
-from taskhub.hub import TaskHub
 
 schedules_app = typer.Typer(
     no_args_is_help=True, help="Cron schedules: list, add, pause, resume, run now, remove."
@@ -30,12 +28,6 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 def register(app: typer.Typer) -> None:
     """Add ``taskhub schedules ...`` to the ``taskhub`` app."""
     app.add_typer(schedules_app, name="schedules")
-
-
-def workspace_of(hub: TaskHub) -> Workspace:
-    """The hub's workspace with its plan (made, on Starter, if it does not exist yet)."""
-    _ = hub.workspace_id  # ensures it exists
-    return hub.accounts.workspace_named(hub.workspace)
 
 
 def schedule_to_dict(s: Schedule) -> dict[str, Any]:
