@@ -224,6 +224,10 @@ def submit(
         str | None,
         typer.Option("--at", help="Run no sooner than: ISO 8601 with timezone, or +90s/+10m/+2h."),
     ] = None,
+    depends_on: Annotated[
+        list[str] | None,
+        typer.Option("--depends-on", help="A task id it waits for (repeat for several)."),
+    ] = None,
     as_json: AsJson = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the id.")] = False,
 ) -> None:
@@ -243,6 +247,7 @@ def submit(
             deadline=when,
             idempotency_key=idempotency_key,
             run_at=run_at,
+            depends_on=depends_on or None,
         )
     _warn_if_not_dispatched(record)
     if as_json:

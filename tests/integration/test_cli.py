@@ -123,6 +123,15 @@ def test_submit_at_holds_the_task_until_then(migrated: Path) -> None:
     assert bad.exit_code == 2 and "--at" in bad.output
 
 
+def test_submit_depends_on_waits_for_those_tasks(migrated: Path) -> None:
+    report = ("submit", "reports.daily_sales", "--input", '{"region": "US"}')
+    waiting = run(*report, "--depends-on", submit(), "--depends-on", submit())
+    assert waiting.exit_code == 0, waiting.output
+    assert "(waiting for the tasks it depends on)" in waiting.output
+    unknown = run(*report, "--depends-on", "no-such-task")
+    assert unknown.exit_code == 2 and "depends_on" in unknown.output
+
+
 def test_show_renders_the_record(migrated: Path) -> None:
     task_id = submit("--name", "[bold]not markup[/bold]")
     result = run("show", task_id)
