@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 
 from taskhub.api import (
     problems,
@@ -18,6 +22,10 @@ from taskhub.api.deps import HubDep
 from taskhub.api.limits import BodyLimit
 from taskhub.hub import TaskHub
 
+# Swagger UI's files, vendored from npm (see static/swagger/README.md): /docs needs no CDN.
+SWAGGER_DIR = Path(__file__).parent / "static" / "swagger"
+SWAGGER_URL = "/static/swagger"
+
 
 def create_app(hub: TaskHub | None = None) -> FastAPI:
     """The API for ``hub`` (by default one built from ``TASKHUB_*`` settings)."""
@@ -27,6 +35,8 @@ def create_app(hub: TaskHub | None = None) -> FastAPI:
         version="1",
         description="Durable task records for Celery. Authenticate with "
         "`Authorization: Bearer <api key>`; errors are RFC 9457 problem+json.",
+        docs_url=None,  # served by install_docs, from the package rather than a CDN
+        redoc_url=None,  # not served: ReDoc's bundle is not vendored
     )
     app.state.hub = hub
     problems.install(app)
@@ -40,7 +50,34 @@ def create_app(hub: TaskHub | None = None) -> FastAPI:
     app.include_router(routes_pipelines.router, prefix="/api/v1")
     app.add_api_route("/healthz", healthz, methods=["GET"], tags=["health"])
     app.add_api_route("/readyz", readyz, methods=["GET"], tags=["health"])
+    install_docs(app)
     return app
+
+
+def install_docs(app: FastAPI) -> None:
+    """``/docs``: Swagger UI from the files under ``static/swagger``, so it works offline."""
+    app.mount(SWAGGER_URL, StaticFiles(directory=SWAGGER_DIR), name="swagger")
+    openapi_url = app.openapi_url or "/openapi.json"
+    redirect_url = app.swagger_ui_oauth2_redirect_url or "/docs/oauth2-redirect"
+
+    def swagger_ui(request: Request) -> HTMLResponse:
+        root = str(request.scope.get("root_path", "")).rstrip("/")  # behind a path prefix
+        return get_swagger_ui_html(
+            openapi_url=root + openapi_url,
+            title=f"{app.title} - Swagger UI",
+            oauth2_redirect_url=root + redirect_url,
+            swagger_js_url=f"{root}{SWAGGER_URL}/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{SWAGGER_URL}/swagger-ui.css",
+            swagger_favicon_url=f"{root}{SWAGGER_URL}/favicon-32x32.png",
+            # No badge fetched from validator.swagger.io.
+            swagger_ui_parameters={"validatorUrl": None},
+        )
+
+    def swagger_ui_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+    app.add_api_route("/docs", swagger_ui, methods=["GET"], include_in_schema=False)
+    app.add_api_route(redirect_url, swagger_ui_redirect, methods=["GET"], include_in_schema=False)
 
 
 def healthz() -> dict[str, str]:
