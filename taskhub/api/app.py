@@ -17,6 +17,7 @@ from taskhub.api import (
 from taskhub.api.deps import HubDep
 from taskhub.api.limits import BodyLimit
 from taskhub.hub import TaskHub
+from taskhub.web import install as install_dashboard
 
 
 def create_app(hub: TaskHub | None = None) -> FastAPI:
@@ -40,6 +41,7 @@ def create_app(hub: TaskHub | None = None) -> FastAPI:
     app.include_router(routes_pipelines.router, prefix="/api/v1")
     app.add_api_route("/healthz", healthz, methods=["GET"], tags=["health"])
     app.add_api_route("/readyz", readyz, methods=["GET"], tags=["health"])
+    install_dashboard(app)  # the dashboard's pages at / (not in the OpenAPI schema)
     return app
 
 
