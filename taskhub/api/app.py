@@ -21,6 +21,7 @@ from taskhub.api import (
 from taskhub.api.deps import HubDep
 from taskhub.api.limits import BodyLimit
 from taskhub.hub import TaskHub
+from taskhub.web import install as install_dashboard
 
 # Swagger UI's files, vendored from npm (see static/swagger/README.md): /docs needs no CDN.
 SWAGGER_DIR = Path(__file__).parent / "static" / "swagger"
@@ -50,7 +51,8 @@ def create_app(hub: TaskHub | None = None) -> FastAPI:
     app.include_router(routes_pipelines.router, prefix="/api/v1")
     app.add_api_route("/healthz", healthz, methods=["GET"], tags=["health"])
     app.add_api_route("/readyz", readyz, methods=["GET"], tags=["health"])
-    install_docs(app)
+    install_docs(app)  # before the dashboard: its /static mount would shadow /static/swagger
+    install_dashboard(app)  # the dashboard's pages at / (not in the OpenAPI schema)
     return app
 
 

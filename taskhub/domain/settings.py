@@ -7,12 +7,15 @@ under ``./.taskhub/``, so nothing needs a server. Set ``TASKHUB_DATABASE_URL`` t
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PROCESS_SECRET = secrets.token_urlsafe(32)  # the default secret_key: this process's own
 
 
 class Settings(BaseSettings):
@@ -76,6 +79,12 @@ class Settings(BaseSettings):
     max_retry_delay_s: float = Field(3600.0, gt=0)
     max_output_bytes: int = Field(1_000_000, gt=0)
     api_max_body_bytes: int = Field(1_000_000, gt=0, description="Larger request bodies get 413.")
+    secret_key: SecretStr = Field(
+        default_factory=lambda: SecretStr(PROCESS_SECRET),
+        description="Signs the dashboard's session cookies. Unset: a random secret made at "
+        "process start, so sessions end when the process restarts and are not shared by "
+        "several API processes; set it for those.",
+    )
     plan_max_running: dict[str, int] = Field(
         default_factory=dict, description='Running tasks per workspace, by plan: {"starter": 5}.'
     )

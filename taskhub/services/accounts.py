@@ -51,11 +51,22 @@ class Accounts:
         return key, plaintext
 
     def authenticate(self, plaintext: str | None) -> Workspace:
+        return self.identify(plaintext)[0]
+
+    def identify(self, plaintext: str | None) -> tuple[Workspace, str]:
+        """The key's workspace and the key's id (``AuthError`` if it is unknown or revoked)."""
         if not plaintext:
             raise AuthError("an API key is required: Authorization: Bearer <key>")
-        workspace = self._store.by_hash(hash_key(plaintext))
-        if workspace is None:
+        found = self._store.by_hash(hash_key(plaintext))
+        if found is None:
             raise AuthError("the API key is not valid (unknown or revoked)")
+        return found
+
+    def by_key_id(self, key_id: str) -> Workspace:
+        """The workspace of a key still live (a signed-in session names its key by id)."""
+        workspace = self._store.by_key_id(key_id)
+        if workspace is None:
+            raise AuthError("the API key of this session was revoked")
         return workspace
 
     def workspace_named(self, name: str) -> Workspace:

@@ -45,12 +45,23 @@ class AccountStore:
         with self.store.begin() as c:
             c.execute(insert(K).values(key_hash=key_hash, **_key_values(key)))
 
-    def by_hash(self, key_hash: str) -> Workspace | None:
-        """The workspace of a live (unrevoked) key with this hash."""
+    def by_hash(self, key_hash: str) -> tuple[Workspace, str] | None:
+        """The workspace and id of a live (unrevoked) key with this hash."""
+        query = (
+            select(W, K.c.id.label("key_id"))
+            .join(K, K.c.workspace_id == W.c.id)
+            .where(K.c.key_hash == key_hash, K.c.revoked_at.is_(None))
+        )
+        with self.store.read() as c:
+            row = c.execute(query).one_or_none()
+        return _workspace_and_key(row._mapping) if row else None
+
+    def by_key_id(self, key_id: str) -> Workspace | None:
+        """The workspace of the live (unrevoked) key with this id."""
         query = (
             select(W)
             .join(K, K.c.workspace_id == W.c.id)
-            .where(K.c.key_hash == key_hash, K.c.revoked_at.is_(None))
+            .where(K.c.id == key_id, K.c.revoked_at.is_(None))
         )
         with self.store.read() as c:
             row = c.execute(query).one_or_none()
@@ -83,3 +94,8 @@ def _key(r: RowMapping) -> ApiKey:
     return ApiKey(
         r["id"], r["workspace_id"], r["name"], r["prefix"], r["created_at"], r["revoked_at"]
     )
+
+
+def _workspace_and_key(r: RowMapping) -> tuple[Workspace, str]:
+    workspace = Workspace(r["id"], r["name"], r["plan"], r["created_at"])
+    return workspace, r["key_id"]

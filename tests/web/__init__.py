@@ -1,0 +1,1 @@
+"""The dashboard over real HTTP: its HTML, its cookies, its forms."""
