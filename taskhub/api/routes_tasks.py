@@ -30,7 +30,6 @@ from taskhub.api.schemas import (
 from taskhub.domain.clock import now
 from taskhub.domain.records import Output, TaskRecord
 from taskhub.domain.serialize import definition_to_dict, record_to_dict
-from taskhub.domain.states import Status
 from taskhub.services import tasks as service
 
 router = APIRouter(tags=["tasks"], responses=problems(401, 422))  # on every route
@@ -104,7 +103,7 @@ def submit(
     record, created = hub.tasks.submit_checked(
         workspace, body.task, body.input, ask, depends_on=body.depends_on
     )
-    response.status_code = (201 if _on_its_way(record) else 202) if created else 200
+    response.status_code = (202 if record.awaits_publish(now()) else 201) if created else 200
     response.headers["Location"] = f"/api/v1/tasks/{record.id}"
     return record_to_dict(record)
 
@@ -130,17 +129,12 @@ def get_task(task_id: str, hub: HubDep, workspace: WorkspaceDep) -> dict[str, An
     return record_to_dict(hub.tasks.get(workspace.id, task_id))
 
 
-def _on_its_way(record: TaskRecord) -> bool:
-    """Published, or held for its due time: not waiting for the sweep to publish it."""
-    return record.dispatched or record.held(now())
-
-
 def _action_route(action: Action, summary: str) -> None:
     def act(
         task_id: str, hub: HubDep, workspace: WorkspaceDep, response: Response
     ) -> dict[str, Any]:
         record = hub.tasks.act(workspace.id, action, task_id)
-        if record.status is Status.PENDING and not _on_its_way(record):
+        if record.awaits_publish(now()):
             response.status_code = 202  # queued again, but the broker could not take it yet
         return record_to_dict(record)
 

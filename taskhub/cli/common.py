@@ -13,6 +13,7 @@ import typer
 from rich.text import Text
 
 from taskhub.cli import render as render
+from taskhub.domain.clock import now
 from taskhub.domain.errors import (
     NotFoundError,
     StoreError,
@@ -20,7 +21,7 @@ from taskhub.domain.errors import (
     TransitionError,
     ValidationError,
 )
-from taskhub.domain.records import Workspace
+from taskhub.domain.records import TaskRecord, Workspace
 from taskhub.domain.settings import Settings
 from taskhub.hub import TaskHub
 from taskhub.worker import publisher as dispatch
@@ -95,3 +96,9 @@ def workspace_of(hub: TaskHub) -> Workspace:
     plan-gated command acts for."""
     _ = hub.workspace_id  # ensures it exists
     return hub.accounts.workspace_named(hub.workspace)
+
+
+def warn_if_unpublished(record: TaskRecord) -> None:
+    """One line on stderr for a task queued in the database only: the broker could not take it."""
+    if record.awaits_publish(now()):
+        render.err().print(render.not_dispatched(record), soft_wrap=True)

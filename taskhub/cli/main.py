@@ -27,10 +27,7 @@ from taskhub.cli import common as cli_common
 from taskhub.cli import pipelines as cli_pipelines
 from taskhub.cli import render as render
 from taskhub.cli import schedules as cli_schedules
-from taskhub.cli.common import (
-    EXIT_TIMEOUT,
-    opened,
-)
+from taskhub.cli.common import EXIT_TIMEOUT, opened, warn_if_unpublished
 from taskhub.domain.clock import now
 from taskhub.domain.records import TaskRecord
 from taskhub.domain.serialize import record_to_dict
@@ -249,19 +246,13 @@ def submit(
             run_at=run_at,
             depends_on=depends_on or None,
         )
-    _warn_if_not_dispatched(record)
+    warn_if_unpublished(record)
     if as_json:
         render.print_json(record_to_dict(record))
     elif quiet:
         typer.echo(record.id)
     else:
         render.out().print(render.task_line(record))
-
-
-def _warn_if_not_dispatched(record: TaskRecord) -> None:
-    """One line on stderr for a task queued in the database only: the broker could not take it."""
-    if record.status is Status.PENDING and not record.dispatched and not record.held(now()):
-        render.err().print(render.not_dispatched(record), soft_wrap=True)
 
 
 @command("list")
@@ -336,7 +327,7 @@ def _action_command(name: str, act: Callable[[TaskHub, str], TaskRecord], help: 
     def run(task_id: TaskId) -> None:
         with opened() as hub, cli_common.publish_reported_here():
             record = act(hub, task_id)
-        _warn_if_not_dispatched(record)
+        warn_if_unpublished(record)
         render.out().print(render.task_line(record, requests=True))
 
     command(name, help=help)(run)

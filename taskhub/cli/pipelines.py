@@ -19,7 +19,13 @@ from rich.table import Table
 from rich.text import Text
 
 from taskhub.cli import render as render
-from taskhub.cli.common import command, opened, publish_reported_here, workspace_of
+from taskhub.cli.common import (
+    command,
+    opened,
+    publish_reported_here,
+    warn_if_unpublished,
+    workspace_of,
+)
 from taskhub.services.pipeline_views import pipeline_to_dict
 from taskhub.services.pipelines import Pipeline
 
@@ -72,9 +78,8 @@ def submit(file: SpecFile, as_json: AsJson = False) -> None:
     spec = read_spec(file)
     with opened() as hub, publish_reported_here():
         pipeline = hub.pipelines.submit_checked(workspace_of(hub), spec)
-    unpublished = [n for n in pipeline.nodes if not n.blocked and not n.dispatched]
-    for node in unpublished:
-        render.err().print(render.not_dispatched(node), soft_wrap=True)
+    for node in pipeline.nodes:
+        warn_if_unpublished(node)
     _show(pipeline, as_json)
 
 

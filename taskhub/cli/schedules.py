@@ -10,12 +10,17 @@ from typing import Annotated, Any
 import typer
 
 from taskhub.cli import render as render
-from taskhub.cli.common import command, opened, publish_reported_here, workspace_of
+from taskhub.cli.common import (
+    command,
+    opened,
+    publish_reported_here,
+    warn_if_unpublished,
+    workspace_of,
+)
 from taskhub.domain.schedule_policies import MissedPolicy, OverlapPolicy
 from taskhub.domain.schedule_records import Schedule, ScheduleSpec
 from taskhub.domain.schedules import describe
 from taskhub.domain.serialize import record_to_dict, to_jsonable
-from taskhub.domain.states import Status
 
 schedules_app = typer.Typer(
     no_args_is_help=True, help="Cron schedules: list, add, pause, resume, run now, remove."
@@ -116,8 +121,7 @@ def run_now(schedule_id: ScheduleId, as_json: AsJson = False) -> None:
     """Submit one run of a schedule now; prints the task."""
     with opened() as hub, publish_reported_here():
         record = hub.schedules.run_now(workspace_of(hub), schedule_id)
-    if record.status is Status.PENDING and not record.dispatched:
-        render.err().print(render.not_dispatched(record), soft_wrap=True)
+    warn_if_unpublished(record)
     if as_json:
         render.print_json(record_to_dict(record))
     else:

@@ -157,6 +157,11 @@ class TaskRecord:
         for its due time (``scheduled_for``, a run_at still ahead)."""
         return self.blocked or (self.scheduled_for is not None and self.scheduled_for > at)
 
+    def awaits_publish(self, at: datetime) -> bool:
+        """Pending, not published and not held: the broker could not take it when it was
+        submitted (or queued again), and the sweep publishes it."""
+        return self.status is Status.PENDING and not self.dispatched and not self.held(at)
+
     @property
     def priority(self) -> int:
         return self.options.priority
