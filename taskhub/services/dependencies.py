@@ -119,11 +119,6 @@ class Dependencies:
             self.decide(child_id)
         return len(stuck)
 
-    def waiting_on(self, records: list[TaskRecord]) -> dict[str, int]:
-        """How many parents each blocked record still waits for."""
-        blocked = [r.id for r in records if r.blocked]
-        return self._edges.waiting_on(blocked) if blocked else {}
-
 
 def _ended(error: ErrorInfo, at: datetime) -> dict[str, object]:
     return {

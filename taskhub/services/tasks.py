@@ -127,8 +127,12 @@ class Tasks:
         return record, record.id == new.id
 
     def publish(self, records: Sequence[TaskRecord]) -> None:
-        """Publish records :meth:`write` made (those held for later stay held)."""
-        self._publish_due(list(records))
+        """Publish what was recorded and is due (those held for later stay held: for their
+        parents or their run_at); a broker failure leaves them to the sweep."""
+        at = now()
+        due = [record for record in records if not record.held(at)]
+        if due:
+            self._publisher.publish_quietly(due, interactive=True)
 
     def _insert_and_publish(self, new: NewTask) -> tuple[TaskRecord, bool]:
         record = self._store.insert_idempotent(new)
@@ -143,12 +147,6 @@ class Tasks:
         if record.held(now()):
             return record
         return self._publisher.publish_quietly([record], interactive=True)[0]
-
-    def _publish_due(self, records: list[TaskRecord]) -> None:
-        at = now()
-        due = [record for record in records if not record.held(at)]
-        if due:
-            self._publisher.publish_quietly(due, interactive=True)
 
     def release_due(self, at: datetime | None = None, *, limit: int = 1000) -> int:
         """Publish the held records whose due time came (``run_at``); beat calls this every
@@ -175,7 +173,7 @@ class Tasks:
         for start in range(0, len(news), SUBMIT_BATCH):
             batch = news[start : start + SUBMIT_BATCH]
             self._store.insert_tasks(batch)
-            self._publish_due([new.as_record() for new in batch])
+            self.publish([new.as_record() for new in batch])
         return [new.id for new in news]
 
     def build(
@@ -192,10 +190,7 @@ class Tasks:
         )
 
     def _publish_after_commit(self, session: Session, record: TaskRecord) -> None:
-        after_commit(session, PENDING_KEY, record, self._publish_committed)
-
-    def _publish_committed(self, records: list[TaskRecord]) -> None:
-        self._publish_due(records)
+        after_commit(session, PENDING_KEY, record, self.publish)
 
     def get(self, workspace_id: str, task_id: str) -> TaskRecord:
         return self._store.get(task_id, workspace_id, detail=True)

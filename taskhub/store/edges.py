@@ -106,11 +106,6 @@ class EdgeStore:
             row = c.execute(released).one_or_none()
         return task_record(row) if row is not None else None
 
-    def block(self, task_ids: Sequence[str], conn: Connection | None = None) -> None:
-        """Hold tasks again (a retried parent's dependents wait for its new run)."""
-        with self.store.begin(conn) as c:
-            c.execute(update(T).where(T.c.id.in_(task_ids)).values(blocked=True))
-
     # -- reading ---------------------------------------------------------------------------
 
     def children(self, parent_id: str) -> list[str]:
