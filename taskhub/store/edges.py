@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, exists, func, insert, select, update
+from sqlalchemy import Connection, exists, func, insert, select, update
 
 from taskhub.domain.errors import NotFoundError, ValidationError
 from taskhub.domain.pipelines import OnFailure
@@ -209,19 +209,22 @@ class EdgeStore:
             items = [PipelineRow(r.id, r.workspace_id, r.name, r.created_at) for r in rows]
         return items, int(total)
 
-    def nodes(self, pipeline_id: str) -> list[TaskRecord]:
-        """The pipeline's tasks, in the order they were submitted (parents first)."""
-        query = select(T).where(T.c.pipeline_id == pipeline_id).order_by(T.c.created_at, T.c.id)
+    def nodes(self, pipeline_ids: Sequence[str]) -> dict[str, list[TaskRecord]]:
+        """Each pipeline's tasks, in the order they were submitted (parents first)."""
+        query = select(T).where(T.c.pipeline_id.in_(pipeline_ids)).order_by(T.c.created_at, T.c.id)
+        found: dict[str, list[TaskRecord]] = {pipeline_id: [] for pipeline_id in pipeline_ids}
         with self.store.read() as c:
-            return [task_record(row) for row in c.execute(query)]
+            for row in c.execute(query):
+                found[row.pipeline_id].append(task_record(row))
+        return found
 
-    def node_edges(self, pipeline_id: str) -> list[tuple[str, str, str]]:
-        """(child id, parent id, on_failure) of every edge inside the pipeline."""
+    def node_edges(self, pipeline_ids: Sequence[str]) -> list[tuple[str, str, str]]:
+        """(child id, parent id, on_failure) of every edge inside these pipelines."""
         child = T.alias("child")
         query = (
             select(E.c.child_id, E.c.parent_id, E.c.on_failure)
             .join(child, child.c.id == E.c.child_id)
-            .where(and_(child.c.pipeline_id == pipeline_id))
+            .where(child.c.pipeline_id.in_(pipeline_ids))
         )
         with self.store.read() as c:
             return [(r.child_id, r.parent_id, r.on_failure) for r in c.execute(query)]
