@@ -226,6 +226,10 @@ class Tasks:
         """The registered tasks, by name."""
         return sorted(self._definitions.values(), key=lambda d: d.name)
 
+    def definition(self, task_name: str) -> TaskDefinition | None:
+        """The registered task of that name, if this process knows it."""
+        return self._definitions.get(task_name)
+
     def output(self, workspace_id: str, task_id: str, name: str) -> Output:
         self._store.get(task_id, workspace_id)  # scope: another workspace's task is not found
         return self._runs.get_output(task_id, name)
@@ -271,7 +275,7 @@ class Tasks:
 
     def _has_steps(self, record: TaskRecord) -> bool:
         """Whether a running task has a step boundary to pause at: declared steps, or step rows."""
-        definition = self._definitions.get(record.task_name)
+        definition = self.definition(record.task_name)
         return bool(definition is not None and definition.steps) or bool(
             self._runs.steps(record.id)
         )

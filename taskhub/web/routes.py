@@ -187,7 +187,7 @@ def _task_page(
     error: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    definition = next((d for d in hub.tasks.definitions() if d.name == record.task_name), None)
+    definition = hub.tasks.definition(record.task_name)
     outputs: list[Output] = []
     if len(record.output_names) == 1:
         outputs = [hub.tasks.output(viewer.workspace.id, record.id, record.output_names[0])]
