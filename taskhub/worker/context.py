@@ -62,6 +62,7 @@ class TaskContext:
         self._runs = runs
         self._outputs = outputs
         self._edges = edges
+        self._parents: tuple[Parent, ...] | None = None
         self.record = record
         self.task_id = record.id
         self.attempt = record.attempt
@@ -77,10 +78,12 @@ class TaskContext:
     def parents(self) -> tuple[Parent, ...]:
         """The tasks this one waited for (``depends_on``, a pipeline's edges), each with its
         node name (or display name), task id, status and edge policy: a node on a
-        ``continue`` edge sees which of them failed."""
-        if self._edges is None:
-            return ()
-        return tuple(self._edges.parents(self.task_id))
+        ``continue`` edge sees which of them failed. Read once: they were all final when
+        this task was released."""
+        if self._parents is None:
+            found = self._edges.parents(self.task_id) if self._edges is not None else []
+            self._parents = tuple(found)
+        return self._parents
 
     def parent_output(self, parent: str, name: str = "result") -> Any:
         """The output ``name`` of a parent, named by its node (or task id): JSON outputs
