@@ -16,14 +16,14 @@ import time
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import fresh_database
 from taskhub import Settings, TaskHub
 from tests.api.api_support import serving
 
-ADMIN_URL = "postgresql+psycopg2://postgres@127.0.0.1/postgres"
 BENCH_DB = "taskhub_bench_api"
 SEED = """
 INSERT INTO tasks (id, workspace_id, task_name, name, type, status, priority, queue, input,
@@ -35,15 +35,6 @@ SELECT md5(i::text)::uuid::text, :ws, 'bench.noop', 'Nightly report #' || i, 'ma
        now() - make_interval(secs => i), now() - make_interval(secs => i)
 FROM generate_series(1, :n) AS i
 """
-
-
-def fresh_database() -> str:
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{BENCH_DB}"'))
-    admin.dispose()
-    return ADMIN_URL.rsplit("/", 1)[0] + f"/{BENCH_DB}"
 
 
 def seed(hub: TaskHub, n: int) -> str:
@@ -85,7 +76,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=50)
     args = parser.parse_args()
-    url = fresh_database()
+    url = fresh_database(BENCH_DB)
     hub = TaskHub(Settings(database_url=url, imports=[]))
     hub.migrate()
     key = seed(hub, args.n)

@@ -13,7 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
+from sqlalchemy import create_engine, text
+
 ROOT = Path(__file__).resolve().parent.parent
+PG_ADMIN_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 
 
 def wait_for(
@@ -81,3 +84,21 @@ def p50_p99_ms(values_s: list[float]) -> tuple[float, float]:
 def fmt_ms(values_s: list[float]) -> str:
     p50, p99 = p50_p99_ms(values_s)
     return f"{p50:.1f} / {p99:.1f}"
+
+
+def fresh_database(name: str) -> str:
+    """Drop (closing its connections) and create the bench database ``name``: every run starts
+    empty, at this version's schema. Returns its URL."""
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+def drop_database(name: str) -> None:
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()

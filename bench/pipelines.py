@@ -32,17 +32,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import redis
 from celery import chord, group
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 import taskhub
 from bench import raw_chord_app
-from bench.common import Worker, wait_for
+from bench.common import Worker, drop_database, fresh_database, wait_for
 from taskhub import Settings, TaskHub
 from taskhub.domain.canvas import chord as th_chord
 from taskhub.domain.canvas import sig
 from tests.support import settings_env
 
-PG_ADMIN_URL = "postgresql+psycopg2://postgres@127.0.0.1/postgres"
 DATABASE = "taskhub_pipe_bench"
 PG_URL = f"postgresql+psycopg2://postgres@127.0.0.1/{DATABASE}"
 BROKER = raw_chord_app.URL  # redis://127.0.0.1:6379/11, both sides (raw: broker and backend)
@@ -93,22 +92,6 @@ def bench_raw(reliable: bool, nodes: int, repeat: int, home: Path) -> list[Run]:
             )
     app.close()
     return runs
-
-
-def fresh_database() -> None:
-    """Drop and create the bench database: every run starts empty, at this version's schema."""
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f"DROP DATABASE IF EXISTS {DATABASE}"))
-        c.execute(text(f"CREATE DATABASE {DATABASE}"))
-    admin.dispose()
-
-
-def drop_database() -> None:
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)"))
-    admin.dispose()
 
 
 def reset(hub: TaskHub) -> None:
@@ -253,7 +236,7 @@ def main() -> None:
     raw_reliable = bench_raw(True, nodes, repeat, home)
     broker.flushdb()
 
-    fresh_database()
+    fresh_database(DATABASE)
     settings = Settings(
         home=home,
         database_url=PG_URL,
@@ -275,7 +258,7 @@ def main() -> None:
     finally:
         broker.flushdb()
         hub.close()
-        drop_database()
+        drop_database(DATABASE)
 
     th_wall, raw_wall, rel_wall = median_wall(th), median_wall(raw), median_wall(raw_reliable)
     print(

@@ -38,10 +38,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import redis
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 import taskhub
-from bench.common import ROOT, wait_for
+from bench.common import ROOT, drop_database, fresh_database, wait_for
 from taskhub import Settings, TaskHub
 from taskhub.domain.clock import now as utcnow
 from taskhub.domain.records import Workspace
@@ -49,28 +49,12 @@ from taskhub.domain.schedule_records import ScheduleSpec
 from tests.support import settings_env
 
 DB = "taskhub_sched_bench"
-PG_ADMIN_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 PG_URL = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{DB}"
 BROKER = "redis://127.0.0.1:6379/14"
 SCHEDULER = "taskhub.worker.beat:DatabaseScheduler"
 IDLE_TICKS = 20  # idle ticks timed per repeat
 IDLE_CPU_S = 10.0  # beat's CPU is measured over this long with nothing due
 TICKS = 1000  # per tick loop: more than enough ticks of 100 to fire 10k
-
-
-def fresh_database() -> None:
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f"DROP DATABASE IF EXISTS {DB}"))
-        c.execute(text(f"CREATE DATABASE {DB}"))
-    admin.dispose()
-
-
-def drop_database() -> None:
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)"))
-    admin.dispose()
 
 
 def minute(at: datetime) -> datetime:
@@ -274,7 +258,7 @@ def main() -> None:
     print(f"schedules={n} repeat={args.repeat}, taskhub from {Path(taskhub.__file__).parent}")
     print(f"load average at start: {os.getloadavg()}, {os.cpu_count()} CPUs, logs in {home}")
 
-    fresh_database()
+    fresh_database(DB)
     settings = Settings(
         home=home, database_url=PG_URL, broker_url=BROKER, imports=["bench.bench_tasks"]
     )
@@ -296,7 +280,7 @@ def main() -> None:
     finally:
         broker.flushdb()
         hub.close()
-        drop_database()
+        drop_database(DB)
 
     print("\n" + profile)
     print("=" * 78)

@@ -25,15 +25,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import redis
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 import taskhub
 from bench import raw_app
-from bench.common import Worker, fmt_ms, wait_for
+from bench.common import Worker, fmt_ms, fresh_database, wait_for
 from taskhub import Settings, TaskHub
 from tests.support import settings_env
 
-PG_ADMIN_URL = "postgresql+psycopg2://postgres@127.0.0.1/postgres"
 PG_URL = "postgresql+psycopg2://postgres@127.0.0.1/taskhub_bench"
 TASKHUB_BROKER = "redis://127.0.0.1:6379/14"
 REDIS_TRANSPORT = (
@@ -105,15 +104,6 @@ def bench_raw(
     app.close()
     client.flushdb()
     return series
-
-
-def fresh_database() -> None:
-    """Drop and create the bench database: every run starts empty, at this version's schema."""
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text("DROP DATABASE IF EXISTS taskhub_bench"))
-        c.execute(text("CREATE DATABASE taskhub_bench"))
-    admin.dispose()
 
 
 def reset(hub: TaskHub) -> None:
@@ -206,7 +196,7 @@ def main() -> None:
     raw_reliable = bench_raw(True, args.n, args.repeat, home)
     raw_ours = bench_raw(False, args.n, args.repeat, home, transport=REDIS_TRANSPORT)
 
-    fresh_database()
+    fresh_database("taskhub_bench")
     settings = Settings(
         home=home,
         database_url=PG_URL,
