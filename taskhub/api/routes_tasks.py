@@ -14,7 +14,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Header, Query, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
-from taskhub.api import sse
+from taskhub import streams as sse
 from taskhub.api.deps import HubDep, WorkspaceDep, get_workspace
 from taskhub.api.schemas import (
     AssumedUTC,

@@ -1,9 +1,39 @@
 """The dashboard: server-rendered pages for people, served by the API process at ``/``.
 
 Beside :mod:`taskhub.api` in the layers: it calls the services through the hub (never the
-store), renders Jinja2 templates from ``templates/`` and serves ``static/`` (htmx 2, vendored).
+store), renders Jinja2 templates from ``templates/`` and serves ``static/`` (htmx 2 and
+``live.js``, vendored: no CDN). One module per area, each with its ``router``, listed in
+:data:`ROUTERS`; shared plumbing in :mod:`taskhub.web.common`.
 """
 
-from taskhub.web.routes import install
+from __future__ import annotations
 
-__all__ = ["install"]
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from taskhub.web import live, signin, tasks
+from taskhub.web.common import HERE, message
+from taskhub.web.sessions import CsrfRefused, SignInRequired
+
+ROUTERS: tuple[APIRouter, ...] = (signin.router, tasks.router, live.router)
+
+
+def install(app: FastAPI) -> None:
+    """Serve the dashboard from ``app``: its pages at ``/``, its files at ``/static``."""
+    for router in ROUTERS:
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="web-static")
+    app.add_exception_handler(SignInRequired, _to_sign_in)
+    app.add_exception_handler(CsrfRefused, _csrf_refused)
+
+
+def _to_sign_in(request: Request, exc: Exception) -> Response:
+    return RedirectResponse("/login", status_code=303)
+
+
+def _csrf_refused(request: Request, exc: Exception) -> Response:
+    return message(request, 403, "Refused", "This form has expired. Reload the page and retry.")
+
+
+__all__ = ["ROUTERS", "install"]

@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from taskhub import Settings, TaskHub
-from taskhub.api import create_app, sse
+from taskhub import streams as sse
+from taskhub.api import create_app
 from taskhub.api.routes_tasks import _attachment
 
 from ..support import Worker, wait_for

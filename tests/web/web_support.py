@@ -25,8 +25,8 @@ class Account:
     key: str
 
 
-def new_account(hub: TaskHub) -> Account:
-    workspace = hub.accounts.create_workspace(f"web-{uuid.uuid4().hex[:10]}")
+def new_account(hub: TaskHub, plan: str = "starter") -> Account:
+    workspace = hub.accounts.create_workspace(f"web-{uuid.uuid4().hex[:10]}", plan)
     _, key = hub.accounts.create_key(workspace.id)
     return Account(workspace.id, workspace.name, key)
 

@@ -1,4 +1,5 @@
-"""Server-sent event streams of task changes, polled from the store.
+"""Server-sent event streams of task changes, polled through the services (shared by the REST
+API's `/api/v1/.../events` and the dashboard's `/live/events`).
 
 Every :data:`POLL_S` a stream reads what changed (in the thread pool: the store is synchronous),
 sends each change as an ``event: task`` whose ``id`` is its ``updated_at`` (a reconnecting

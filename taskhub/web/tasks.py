@@ -1,0 +1,110 @@
+"""The task history and a task's page, with the actions people take on a task."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from taskhub.domain.errors import NotFoundError, TransitionError, ValidationError
+from taskhub.domain.records import Output, TaskRecord
+from taskhub.domain.states import Status, TaskType
+from taskhub.hub import TaskHub
+from taskhub.web import sessions, views
+from taskhub.web.common import CsrfField, HubDep, Viewer, ViewerDep, message, page
+
+router = APIRouter(include_in_schema=False)
+
+Action = Literal["cancel", "pause", "resume", "retry"]
+
+
+@router.get("/")
+def history(request: Request, hub: HubDep, viewer: ViewerDep) -> HTMLResponse:
+    """The workspace's tasks, newest first; filters and paging in the URL query."""
+    try:
+        listing = views.Listing.parse(request.query_params)
+    except ValidationError as exc:
+        return message(request, 422, "Invalid filter", f"{exc.field}: {exc.message}")
+    found = hub.tasks.list_tasks(
+        listing.where(viewer.workspace.id), limit=listing.limit, skip=listing.skip
+    )
+    context = {
+        "viewer": viewer,
+        "listing": listing,
+        "page": found,
+        "statuses": list(Status),
+        "types": list(TaskType),
+        "previous_url": listing.previous_url(),
+        "next_url": listing.next_url(found),
+    }
+    return page(request, "tasks.html", context)
+
+
+@router.get("/tasks/{task_id}")
+def task_page(request: Request, hub: HubDep, viewer: ViewerDep, task_id: str) -> HTMLResponse:
+    try:
+        record = hub.tasks.get(viewer.workspace.id, task_id)
+    except NotFoundError:
+        return _not_found(request, task_id)
+    return _task_page(request, hub, viewer, record)
+
+
+def _task_page(
+    request: Request,
+    hub: TaskHub,
+    viewer: Viewer,
+    record: TaskRecord,
+    error: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    definition = hub.tasks.definition(record.task_name)
+    outputs: list[Output] = []
+    if len(record.output_names) == 1:
+        outputs = [hub.tasks.output(viewer.workspace.id, record.id, record.output_names[0])]
+    context = {
+        "viewer": viewer,
+        "task": record,
+        "description": definition.description if definition else "",
+        "percent": views.percent(record),
+        "actions": views.actions(record),
+        "single_output": outputs[0] if outputs else None,
+        "error": error,
+    }
+    return page(request, "task.html", context, status_code)
+
+
+def _not_found(request: Request, task_id: str) -> HTMLResponse:
+    return message(request, 404, "Not found", f"There is no task {task_id!r} in this workspace.")
+
+
+@router.post("/tasks/{task_id}/{action}")
+def act(
+    request: Request,
+    hub: HubDep,
+    viewer: ViewerDep,
+    task_id: str,
+    action: Action,
+    csrf_token: CsrfField = None,
+) -> Response:
+    """A person's action (``hub.tasks.act``), then back to the task's page."""
+    sessions.check_csrf(viewer.session, csrf_token)
+    try:
+        hub.tasks.act(viewer.workspace.id, action, task_id)
+    except NotFoundError:
+        return _not_found(request, task_id)
+    except TransitionError as exc:
+        record = hub.tasks.get(viewer.workspace.id, task_id)
+        return _task_page(request, hub, viewer, record, f"Cannot {action}: {exc.reason}.", 409)
+    return RedirectResponse(f"/tasks/{task_id}", status_code=303)
+
+
+@router.get("/tasks/{task_id}/outputs/{name:path}")
+def output(request: Request, hub: HubDep, viewer: ViewerDep, task_id: str, name: str) -> Response:
+    """One output, as text (never rendered as HTML by the browser)."""
+    try:
+        found = hub.tasks.output(viewer.workspace.id, task_id, name)
+    except NotFoundError as exc:
+        return message(request, 404, "Not found", f"There is no {exc.kind} {exc.ident!r} here.")
+    media = "application/json" if found.content_type == "application/json" else "text/plain"
+    return Response(found.content, media_type=media, headers={"X-Content-Type-Options": "nosniff"})
