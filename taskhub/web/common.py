@@ -24,7 +24,9 @@ from taskhub.web.sessions import SignInRequired, WebSession
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
-templates.env.globals.update(badge=views.badge_class, label=views.status_label, when=views.when)
+templates.env.globals.update(
+    badge=views.badge_class, label=views.status_label, when=views.when, source=views.source
+)
 
 CsrfField = Annotated[str | None, Form(alias="csrf_token")]
 

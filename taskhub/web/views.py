@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from taskhub.domain.errors import ValidationError
 from taskhub.domain.paging import Page, TaskFilter
@@ -37,6 +37,29 @@ def badge_class(status: Status) -> str:
 
 def when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value is not None else "—"
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a task came from, as a link: its schedule, trigger, pipeline, or task definition."""
+
+    kind: str  # "schedule" | "trigger" | "pipeline" | "definition"
+    label: str
+    url: str
+
+
+def source(record: TaskRecord) -> Source:
+    """The page of what started ``record`` (``/schedules/ID``, ``/triggers/ID``,
+    ``/pipelines/ID``, else its definition's ``/definitions/NAME``)."""
+    kind, _, ident = (record.origin or "").partition(":")
+    if kind in ("schedule", "trigger") and ident:
+        return Source(kind, record.origin or "", f"/{kind}s/{quote(ident, safe='')}")
+    if record.pipeline_id:
+        return Source(
+            "pipeline", f"pipeline:{record.pipeline_id}", f"/pipelines/{record.pipeline_id}"
+        )
+    name = record.task_name
+    return Source("definition", name, f"/definitions/{quote(name, safe='')}")
 
 
 def actions(record: TaskRecord) -> list[str]:
