@@ -30,6 +30,7 @@ class TaskFilter:
     type: TaskType | None = None
     origin: str | None = None
     q: str | None = None  # case-insensitive search in the display name
+    error_type: str | None = None  # the exception's type name (failures grouped by exception)
     created_after: datetime | None = None
     created_before: datetime | None = None
 

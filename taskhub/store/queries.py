@@ -91,6 +91,7 @@ def _clauses(where: TaskFilter) -> list[Any]:
         T.c.type: where.type.value if where.type is not None else None,
         T.c.task_name: where.task_name,
         T.c.origin: where.origin,
+        T.c.error_type: where.error_type,
     }
     clauses += [column == value for column, value in equal.items() if value is not None]
     if where.q:

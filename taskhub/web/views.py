@@ -96,6 +96,7 @@ class Listing:
     type: TaskType | None = None
     origin: str | None = None
     q: str | None = None
+    error_type: str | None = None
     limit: int = PAGE_SIZE
     skip: int = 0
 
@@ -107,13 +108,19 @@ class Listing:
             type=_choice(TaskType, query.get("type"), "type"),
             origin=_text(query.get("origin"), "origin"),
             q=_text(query.get("q"), "q"),
+            error_type=_text(query.get("error_type"), "error_type"),
             limit=_number(query.get("limit"), "limit", PAGE_SIZE, 1, MAX_PAGE_SIZE),
             skip=_number(query.get("skip"), "skip", 0, 0, 1_000_000_000),
         )
 
     def where(self, workspace_id: str) -> TaskFilter:
         return TaskFilter(
-            workspace_id, status=self.status, type=self.type, origin=self.origin, q=self.q
+            workspace_id,
+            status=self.status,
+            type=self.type,
+            origin=self.origin,
+            q=self.q,
+            error_type=self.error_type,
         )
 
     def url(self, **changes: object) -> str:
@@ -123,6 +130,7 @@ class Listing:
             "type": self.type,
             "origin": self.origin,
             "q": self.q,
+            "error_type": self.error_type,
             "limit": self.limit if self.limit != PAGE_SIZE else None,
             "skip": self.skip or None,
         }
