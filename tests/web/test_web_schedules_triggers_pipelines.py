@@ -257,3 +257,18 @@ def test_another_workspaces_schedule_trigger_and_pipeline_are_not_found(
             reply = session.post(f"/schedules/{schedule_id}/{action}", data={"csrf_token": token})
             assert reply.status_code == 404, action
     assert idle_hub.schedules.get(theirs.workspace_id, schedule_id).enabled
+
+
+def test_a_hundred_node_fan_out_wraps_into_rows_instead_of_one_wide_line(
+    idle_api_url: str, idle_hub: TaskHub
+) -> None:
+    account = new_account(idle_hub, plan="enterprise")
+    nodes: dict[str, object] = {"root": {"task": "tests.echo"}}
+    nodes |= {f"n{i}": {"task": "tests.echo", "after": ["root"]} for i in range(100)}
+    pipeline = idle_hub.pipelines.submit(account.workspace_id, {"name": "wide", "nodes": nodes})
+    with sign_in(idle_api_url, account.key) as session:
+        detail = session.get(f"/pipelines/{pipeline.id}")
+    assert len(NODE.findall(detail.text)) == 101 and detail.text.count("<line ") == 100
+    size = re.search(r'<svg class="graph" width="(\d+)" height="(\d+)"', detail.text)
+    assert size and int(size.group(1)) <= 1600 and int(size.group(2)) <= 1200
+    assert 'class="graph-scroll"' in detail.text  # wider than the page: it scrolls
