@@ -31,6 +31,7 @@ from taskhub.services.inbox import Inbox
 from taskhub.services.notifications import Notifier
 from taskhub.services.pipelines import Pipeline, Pipelines
 from taskhub.services.schedules import Schedules
+from taskhub.services.stats import Stats
 from taskhub.services.tasks import Tasks
 from taskhub.services.triggers import Triggers
 from taskhub.services.webhooks import Webhooks
@@ -44,6 +45,7 @@ from taskhub.store.recovery import RecoveryQueries
 from taskhub.store.runs import RunStore
 from taskhub.store.schedules import ScheduleStore
 from taskhub.store.sessions import Session
+from taskhub.store.stats import StatsQueries
 from taskhub.store.tasks import Store
 from taskhub.worker import signals
 from taskhub.worker.app import create_celery
@@ -110,6 +112,9 @@ class TaskHub:
         self.inbox = Inbox(NotificationStore(store))
         self.health = Health(store, self.dispatcher)
         self.schedules = Schedules(settings, ScheduleStore(store), self.tasks)
+        self.stats = Stats(
+            settings, StatsQueries(store), self.tasks, self.dispatcher, self.definitions
+        )
         beat = BeatHooks(self._beat_tick, self.sync_code_schedules, settings.schedule_tick_s)
         register(self.celery, beat)
         self._sweep = Sweep(

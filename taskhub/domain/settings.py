@@ -85,6 +85,10 @@ class Settings(BaseSettings):
         "process start, so sessions end when the process restarts and are not shared by "
         "several API processes; set it for those.",
     )
+    flower_url: str = Field(
+        "http://127.0.0.1:5555",
+        description="Where Flower serves (the dashboard links to it for the Celery view).",
+    )
     plan_max_running: dict[str, int] = Field(
         default_factory=dict, description='Running tasks per workspace, by plan: {"starter": 5}.'
     )

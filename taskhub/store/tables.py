@@ -23,6 +23,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    text,
 )
 
 from taskhub.domain.states import Outcome, Status, StepStatus, TaskType
@@ -119,6 +120,23 @@ tasks = Table(
     Index("ix_tasks_workspace_updated", "workspace_id", "updated_at"),
     Index("ix_tasks_pipeline", "pipeline_id"),
     Index("ix_tasks_due", "status", "scheduled_for"),
+    # The ops pages (taskhub.store.stats): finished tasks by time, and the waiting ones by queue.
+    Index(
+        "ix_tasks_finished",
+        "workspace_id",
+        "status",
+        "finished_at",
+        postgresql_where=text("finished_at IS NOT NULL"),
+        sqlite_where=text("finished_at IS NOT NULL"),
+    ),
+    Index(
+        "ix_tasks_waiting",
+        "workspace_id",
+        "queue",
+        "dispatched_at",
+        postgresql_where=text("status = 'pending'"),
+        sqlite_where=text("status = 'pending'"),
+    ),
 )
 
 pipelines = Table(  # a graph of tasks submitted together; its nodes are tasks with pipeline_id
