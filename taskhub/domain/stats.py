@@ -18,6 +18,7 @@ from taskhub.domain.states import Status
 DEFAULT_HOURS = 24
 MAX_HOURS = 168  # a week of hour buckets
 PERCENTILES = (0.5, 0.95, 0.99)
+RUN_TIME_SAMPLE = 50_000  # run-time percentiles: from the newest this many completed tasks
 HOUR = timedelta(hours=1)
 
 
@@ -87,7 +88,8 @@ def buckets(window: Window, counts: Mapping[tuple[datetime, Status], int]) -> li
 
 @dataclass(frozen=True)
 class Throughput:
-    """The overview: tasks by status now, and what finished in each hour of the window."""
+    """The overview: unfinished tasks by status now, those that ended within the window by
+    status, and what completed and failed in each hour of the window."""
 
     window: Window
     by_status: dict[Status, int]

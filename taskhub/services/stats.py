@@ -48,10 +48,13 @@ class Stats:
         return Window(hours, at or now())
 
     def throughput(self, workspace_id: str, window: Window) -> Throughput:
-        """Tasks by status now, and the completed and failed ones per hour of ``window``."""
+        """Unfinished tasks by status now; completed, failed and cancelled within ``window``
+        (all of them, and the first two per hour)."""
         counts = self._queries.finished_per_hour(workspace_id, window.first_hour)
-        by_status = self._queries.by_status(workspace_id)
-        return Throughput(window, {s: by_status.get(s, 0) for s in Status}, buckets(window, counts))
+        by_status = {s: 0 for s in Status} | self._queries.unfinished(workspace_id)
+        for (_, status), n in counts.items():
+            by_status[status] += n
+        return Throughput(window, by_status, buckets(window, counts))
 
     def run_times(self, workspace_id: str, window: Window) -> list[RunTimes]:
         """Per task type, finished in ``window``: p50/p95/p99 run time and failure rate."""

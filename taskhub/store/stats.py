@@ -1,11 +1,13 @@
 """The counting queries behind the overview and ops pages (a store module: SQL lives here).
 
 Each is bounded by what the indexes reach: a time window over finished tasks
-(``ix_tasks_finished``: workspace, status, finished_at, finished rows only), the waiting tasks
-(``ix_tasks_waiting``: workspace, queue, published at, pending rows only), or one workspace's
-statuses (``ix_tasks_workspace_status_created``). Percentiles are Postgres'
-``percentile_cont``; on SQLite the run times of the window are read and interpolated in Python
-(:func:`taskhub.domain.stats.percentile`), the same way.
+(``ix_tasks_finished``: workspace, status, finished_at, task_name; finished rows only), the
+waiting tasks (``ix_tasks_waiting``: workspace, queue, published at, due time; pending,
+published, unblocked rows only), or the workspace's unfinished statuses
+(``ix_tasks_workspace_status_created``). Percentiles are Postgres' ``percentile_cont`` over the
+window's newest :data:`~taskhub.domain.stats.RUN_TIME_SAMPLE` completed tasks; on SQLite
+those run times are read and interpolated in Python (:func:`taskhub.domain.stats.percentile`),
+the same way.
 """
 
 from __future__ import annotations
@@ -15,15 +17,24 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, false, func, or_, select
+from sqlalchemy import Connection, Subquery, false, func, or_, select
 
-from taskhub.domain.states import Status
-from taskhub.domain.stats import PERCENTILES, FailureGroup, RunTimes, Waiting, percentile
+from taskhub.domain.states import FINAL_STATUSES, Status
+from taskhub.domain.stats import (
+    PERCENTILES,
+    RUN_TIME_SAMPLE,
+    FailureGroup,
+    RunTimes,
+    Waiting,
+    percentile,
+)
 from taskhub.store import tables as m
 from taskhub.store.tasks import Store
 
 T = m.tasks
 RAN = (Status.COMPLETED.value, Status.FAILED.value)
+FINAL = sorted(status.value for status in FINAL_STATUSES)
+UNFINISHED = sorted(status.value for status in Status if not status.is_final)
 MAX_FAILURE_GROUPS = 50
 
 
@@ -31,11 +42,12 @@ class StatsQueries:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def by_status(self, workspace_id: str) -> dict[Status, int]:
-        """How many of the workspace's tasks are in each status now."""
+    def unfinished(self, workspace_id: str) -> dict[Status, int]:
+        """How many of the workspace's tasks are pending, running, retrying or paused now
+        (the backlog: ranges of ``ix_tasks_workspace_status_created``)."""
         query = (
             select(T.c.status, func.count())
-            .where(T.c.workspace_id == workspace_id)
+            .where(T.c.workspace_id == workspace_id, T.c.status.in_(UNFINISHED))
             .group_by(T.c.status)
         )
         with self.store.read() as c:
@@ -44,11 +56,12 @@ class StatsQueries:
     def finished_per_hour(
         self, workspace_id: str, since: datetime
     ) -> dict[tuple[datetime, Status], int]:
-        """Tasks completed and failed since ``since``, by (hour they finished in, status)."""
+        """Tasks that ended since ``since`` (completed, failed, cancelled), by (hour they
+        ended in, status)."""
         hour = self._hour(T.c.finished_at).label("hour")
         query = (
             select(hour, T.c.status, func.count())
-            .where(*_finished(workspace_id, since), T.c.status.in_(RAN))
+            .where(*_finished(workspace_id, since), T.c.status.in_(FINAL))
             .group_by(hour, T.c.status)
         )
         with self.store.read() as c:
@@ -129,13 +142,9 @@ class StatsQueries:
     def _percentiles_in_sql(
         self, c: Connection, workspace_id: str, since: datetime
     ) -> dict[str, tuple[float | None, ...]]:
-        seconds = func.extract("epoch", T.c.finished_at - T.c.started_at)
-        spread = [func.percentile_cont(p).within_group(seconds) for p in PERCENTILES]
-        query = (
-            select(T.c.task_name, *spread)
-            .where(*_completed(workspace_id, since))
-            .group_by(T.c.task_name)
-        )
+        newest = _newest_completed(workspace_id, since, func.extract("epoch", _RUN_TIME))
+        spread = [func.percentile_cont(p).within_group(newest.c.seconds) for p in PERCENTILES]
+        query = select(newest.c.task_name, *spread).group_by(newest.c.task_name)
         return {
             name: tuple(None if v is None else float(v) for v in values)
             for name, *values in c.execute(query)
@@ -144,11 +153,9 @@ class StatsQueries:
     def _percentiles_here(
         self, c: Connection, workspace_id: str, since: datetime
     ) -> dict[str, tuple[float | None, ...]]:
-        query = select(T.c.task_name, T.c.started_at, T.c.finished_at).where(
-            *_completed(workspace_id, since)
-        )
+        newest = _newest_completed(workspace_id, since, T.c.started_at)
         seconds: dict[str, list[float]] = defaultdict(list)
-        for name, started, finished in c.execute(query):
+        for name, started, finished in c.execute(select(newest)):
             seconds[name].append((finished - started).total_seconds())
         return {name: _spread(sorted(values)) for name, values in seconds.items()}
 
@@ -168,12 +175,24 @@ def _finished(workspace_id: str, since: datetime) -> list[Any]:
     return [T.c.workspace_id == workspace_id, T.c.finished_at >= since]
 
 
-def _completed(workspace_id: str, since: datetime) -> list[Any]:
-    return [
-        *_finished(workspace_id, since),
-        T.c.status == Status.COMPLETED.value,
-        T.c.started_at.is_not(None),
-    ]
+_RUN_TIME = T.c.finished_at - T.c.started_at
+
+
+def _newest_completed(workspace_id: str, since: datetime, measure: Any) -> Subquery:
+    """The newest :data:`RUN_TIME_SAMPLE` tasks completed since ``since``: ``task_name``,
+    ``seconds`` (``measure``) and ``finished_at``; read newest first along ``ix_tasks_finished``,
+    so a busy week costs what a busy day does."""
+    return (
+        select(T.c.task_name, measure.label("seconds"), T.c.finished_at)
+        .where(
+            *_finished(workspace_id, since),
+            T.c.status == Status.COMPLETED.value,
+            T.c.started_at.is_not(None),
+        )
+        .order_by(T.c.finished_at.desc())
+        .limit(RUN_TIME_SAMPLE)
+        .subquery("newest")
+    )
 
 
 def _spread(ordered: Iterable[float]) -> tuple[float | None, ...]:

@@ -56,6 +56,9 @@ def _in(column: str, enum: type[Status | StepStatus | TaskType | Outcome]) -> st
 
 
 metadata = MetaData()
+# ix_tasks_waiting's rows: pending, published, not waiting for parents (as each dialect
+# spells false, so that the planners match a query's ``blocked = false`` to it).
+WAITING = "status = 'pending' AND dispatched_at IS NOT NULL AND blocked = {false}"
 
 workspaces = Table(
     "workspaces",
@@ -120,12 +123,14 @@ tasks = Table(
     Index("ix_tasks_workspace_updated", "workspace_id", "updated_at"),
     Index("ix_tasks_pipeline", "pipeline_id"),
     Index("ix_tasks_due", "status", "scheduled_for"),
-    # The ops pages (taskhub.store.stats): finished tasks by time, and the waiting ones by queue.
+    # The ops pages (taskhub.store.stats): finished tasks by time, the waiting ones by queue,
+    # the failed ones by exception. Partial: a running task's updates do not write to them.
     Index(
         "ix_tasks_finished",
         "workspace_id",
         "status",
         "finished_at",
+        "task_name",
         postgresql_where=text("finished_at IS NOT NULL"),
         sqlite_where=text("finished_at IS NOT NULL"),
     ),
@@ -134,8 +139,17 @@ tasks = Table(
         "workspace_id",
         "queue",
         "dispatched_at",
-        postgresql_where=text("status = 'pending'"),
-        sqlite_where=text("status = 'pending'"),
+        "scheduled_for",
+        postgresql_where=text(WAITING.format(false="false")),
+        sqlite_where=text(WAITING.format(false="0")),
+    ),
+    Index(
+        "ix_tasks_failed_error",
+        "workspace_id",
+        "error_type",
+        "created_at",
+        postgresql_where=text("status = 'failed'"),
+        sqlite_where=text("status = 'failed'"),
     ),
 )
 

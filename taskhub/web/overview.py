@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse
 from taskhub.domain.clock import now
 from taskhub.domain.errors import ValidationError
 from taskhub.domain.states import Status
-from taskhub.domain.stats import parse_hours
+from taskhub.domain.stats import RUN_TIME_SAMPLE, parse_hours
 from taskhub.services.tasks import BULK_MAX
 from taskhub.web import charts, sessions
 from taskhub.web.common import CsrfField, HubDep, ViewerDep, message, page
@@ -64,6 +64,7 @@ def ops(request: Request, hub: HubDep, viewer: ViewerDep) -> HTMLResponse:
         "failures": hub.stats.failures(viewer.workspace.id, window),
         "rate": rate,
         "seconds": seconds,
+        "sample": RUN_TIME_SAMPLE,
         "history_url": history_url,
         "retry_url": retry_url,
     }

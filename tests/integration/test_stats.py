@@ -98,7 +98,7 @@ def test_a_type_that_only_failed_has_a_failure_rate_and_no_run_times(stats_hub: 
 # -- by status, per hour --------------------------------------------------------------------------
 
 
-def test_the_overview_counts_statuses_and_what_finished_in_each_hour(stats_hub: TaskHub) -> None:
+def test_the_overview_counts_the_backlog_and_what_ended_in_each_hour(stats_hub: TaskHub) -> None:
     at = now().replace(minute=30, second=0, microsecond=0)
     this_hour, two_ago = at.replace(minute=5), at.replace(minute=10) - 2 * HOUR
     # Given 3 completed and 1 failed this hour, 2 failed two hours ago, 1 completed 5 h ago,
@@ -127,7 +127,8 @@ def test_the_overview_counts_statuses_and_what_finished_in_each_hour(stats_hub: 
     assert found.hours[1].failure_rate is None
     assert (found.completed, found.failed) == (3, 3)
     assert found.failure_rate == pytest.approx(0.5)
-    assert found.by_status[Status.COMPLETED] == 4
+    # (unfinished ones now, finished ones within the window: not the one 5 h ago)
+    assert found.by_status[Status.COMPLETED] == 3
     assert found.by_status[Status.FAILED] == 3
     assert found.by_status[Status.PENDING] == 1
     assert found.by_status[Status.IN_PROGRESS] == 1
@@ -201,3 +202,17 @@ def test_a_queue_shows_its_broker_depth_and_its_oldest_waiting_task(stats_hub: T
     assert side.oldest_since == at - timedelta(minutes=5)
     assert side.age_s(at) == pytest.approx(300)
     assert side.depth == 0  # rows written directly: nothing was published there
+
+
+def test_percentiles_read_only_the_newest_completed_tasks_of_a_busy_window(
+    stats_hub: TaskHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from taskhub.store import stats as store_stats
+
+    monkeypatch.setattr(store_stats, "RUN_TIME_SAMPLE", 3)
+    at = now()
+    for minutes, seconds in ((50, 1000), (40, 1000), (3, 10), (2, 20), (1, 30)):
+        put(stats_hub, ran(Status.COMPLETED, at - timedelta(minutes=minutes), seconds))
+    [noop] = stats_hub.stats.run_times(stats_hub.workspace_id, stats_hub.stats.window(24, at))
+    assert noop.completed == 5  # counted in full
+    assert (noop.p50_s, noop.p99_s) == (pytest.approx(20), pytest.approx(29.8))
