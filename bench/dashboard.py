@@ -18,6 +18,7 @@ call behind it (the 100 latest changes) is timed in-process either way. ``--expl
 ``EXPLAIN (ANALYZE, BUFFERS)`` of every statement the slowest pages run.
 
     .venv/bin/python bench/dashboard.py --rows 1000000 [--requests 30] [--explain] [--keep]
+    .venv/bin/python bench/dashboard.py --reuse   # the --keep database, migrated to head
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from tests.api.api_support import serving
 from tests.web.web_support import csrf_of
 
 DB = "bench_f_dashboard"
+PG_URL = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{DB}"
 BROKER = "redis://127.0.0.1:6379/6"
 BUDGET_MS = 200.0
 DEFINITIONS = 20  # task definitions; each has a display name and one schedule
@@ -170,6 +172,16 @@ def seed(hub: TaskHub, rows: int, other_rows: int, extras: bool) -> tuple[str, s
     return mine.id, hub.accounts.create_key(mine.id, "bench")[1]
 
 
+def reuse(hub: TaskHub) -> tuple[str, str]:
+    """The measured workspace of a kept database, and a new API key of it."""
+    with hub.store.engine.connect() as c:
+        found = c.execute(text("SELECT id FROM workspaces WHERE name = 'bench-dashboard'"))
+        workspace_id = str(found.scalar_one())
+        c.execute(text("ANALYZE tasks"))
+        c.commit()
+    return workspace_id, hub.accounts.create_key(workspace_id, "bench")[1]
+
+
 def sign_in(client: httpx.Client, key: str) -> None:
     form = client.get("/login")
     reply = client.post("/login", data={"api_key": key, "csrf_token": csrf_of(form)})
@@ -189,6 +201,7 @@ def cases(origin: str, panel: bool) -> list[Case]:
         Case("name search q=invoice #12345", "/?q=invoice+%2312345"),
         Case("name search, no match", "/?q=no-such-name"),
         Case("origin=schedule:...", f"/?origin={origin}"),
+        Case("error_type=ValueError", "/?error_type=ValueError"),
         Case("type=triggered", "/?type=triggered"),
     ]
     return [*found, Case("task panel", "/panel")] if panel else found
@@ -288,15 +301,23 @@ def main() -> None:
     parser.add_argument("--explain", action="store_true", help="plans of the slowest pages")
     parser.add_argument("--explain-top", type=int, default=4)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--reuse", action="store_true", help="the database a --keep run left, migrated to head"
+    )
     args = parser.parse_args()
     if args.requests < 20:
         parser.error("--requests must be 20 or more")
-    url = fresh_database(DB)
+    url = PG_URL if args.reuse else fresh_database(DB)
     home = tempfile.mkdtemp(prefix="bench-dashboard-")
     hub = TaskHub(Settings(database_url=url, broker_url=BROKER, home=Path(home), imports=[]))
     try:
+        started = time.perf_counter()
         hub.migrate()
-        workspace_id, key = seed(hub, args.rows, args.other_rows, not args.no_extras)
+        print(f"migrated in {time.perf_counter() - started:.1f} s")
+        if args.reuse:
+            workspace_id, key = reuse(hub)
+        else:
+            workspace_id, key = seed(hub, args.rows, args.other_rows, not args.no_extras)
         run(hub, workspace_id, key, args)
     finally:
         hub.close()

@@ -23,6 +23,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    text,
 )
 
 from taskhub.domain.states import Outcome, Status, StepStatus, TaskType
@@ -119,6 +120,29 @@ tasks = Table(
     Index("ix_tasks_workspace_updated", "workspace_id", "updated_at"),
     Index("ix_tasks_pipeline", "pipeline_id"),
     Index("ix_tasks_due", "status", "scheduled_for"),
+    Index(
+        "ix_tasks_workspace_origin_created",
+        "workspace_id",
+        "origin",
+        "created_at",
+        postgresql_where=text("origin IS NOT NULL"),
+        sqlite_where=text("origin IS NOT NULL"),
+    ),
+    Index(
+        "ix_tasks_workspace_error_created",
+        "workspace_id",
+        "error_type",
+        "created_at",
+        postgresql_where=text("error_type IS NOT NULL"),
+        sqlite_where=text("error_type IS NOT NULL"),
+    ),
+    # the name search (ILIKE '%text%'): trigrams, Postgres only (pg_trgm)
+    Index(
+        "ix_tasks_name_trgm",
+        "name",
+        postgresql_using="gin",
+        postgresql_ops={"name": "gin_trgm_ops"},
+    ).ddl_if(dialect="postgresql"),
 )
 
 pipelines = Table(  # a graph of tasks submitted together; its nodes are tasks with pipeline_id
