@@ -45,14 +45,16 @@ class Position:
 
 @dataclass(frozen=True)
 class Page:
-    """One page of a list: ``total`` counts every match; ``next_cursor`` is set when more may
-    follow."""
+    """One page of a list: ``total`` counts every match, unless ``total_exact`` is false: then
+    more than ``total`` match (a bounded count stopped there: ``count_up_to`` of
+    ``Tasks.list_tasks``); ``next_cursor`` is set when more follow."""
 
     items: list[TaskRecord]
     total: int
     limit: int
     skip: int
     next_cursor: str | None
+    total_exact: bool = True
 
 
 def encode_cursor(record: TaskRecord) -> str:

@@ -196,19 +196,33 @@ class Tasks:
         return self._store.get(task_id, workspace_id, detail=True)
 
     def list_tasks(
-        self, where: TaskFilter, *, limit: int = 25, skip: int = 0, after: str | None = None
+        self,
+        where: TaskFilter,
+        *,
+        limit: int = 25,
+        skip: int = 0,
+        after: str | None = None,
+        count_up_to: int | None = None,
     ) -> Page:
         """Tasks of ``where.workspace_id`` matching ``where``, newest first: by ``skip`` or by the
-        cursor ``after`` (a ``next_cursor``; then ``skip`` must be 0)."""
+        cursor ``after`` (a ``next_cursor``; then ``skip`` must be 0). ``total`` counts every
+        match; with ``count_up_to`` (a page's cheap count) it stops counting past that many,
+        and then the page's ``total`` is ``count_up_to`` and ``total_exact`` false."""
         if not 1 <= limit <= MAX_LIST_LIMIT:
             raise ValidationError("limit", f"must be between 1 and {MAX_LIST_LIMIT}, got {limit}")
         if skip < 0:
             raise ValidationError("skip", f"must be 0 or more, got {skip}")
+        if count_up_to is not None and count_up_to < 1:
+            raise ValidationError("count_up_to", f"must be 1 or more, got {count_up_to}")
         position = decode_cursor(after) if after is not None else None
         if position is not None and skip:
             raise ValidationError("skip", "must be 0 when paging with a cursor (after)")
-        items, total, more = self._queries.list_tasks(where, limit=limit, skip=skip, after=position)
+        items, total, more = self._queries.list_tasks(
+            where, limit=limit, skip=skip, after=position, count_up_to=count_up_to
+        )
         next_cursor = encode_cursor(items[-1]) if more and items else None
+        if count_up_to is not None and total > count_up_to:
+            return Page(items, count_up_to, limit, skip, next_cursor, total_exact=False)
         return Page(items, total, limit, skip, next_cursor)
 
     def changes(

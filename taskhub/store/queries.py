@@ -26,14 +26,21 @@ class TaskQueries:
         self.store = store
 
     def list_tasks(
-        self, where: TaskFilter, *, limit: int, skip: int = 0, after: Position | None = None
+        self,
+        where: TaskFilter,
+        *,
+        limit: int,
+        skip: int = 0,
+        after: Position | None = None,
+        count_up_to: int | None = None,
     ) -> tuple[list[TaskRecord], int, bool]:
-        """A page of tasks, the number matching ``where`` in all, and whether more follow."""
+        """A page of tasks, the number matching ``where`` in all (at most ``count_up_to + 1``:
+        the count stops there), and whether more follow."""
         clauses = _clauses(where)
         page = clauses + ([_before(after)] if after is not None else [])
         query = _newest_first(select(T).where(*page)).limit(limit + 1).offset(skip)
         with self.store.read() as c:
-            total = c.execute(select(func.count()).select_from(T).where(*clauses)).scalar_one()
+            total = c.execute(_count(clauses, count_up_to)).scalar_one()
             records = [task_record(row) for row in c.execute(query)]
         return records[:limit], int(total), len(records) > limit
 
@@ -101,6 +108,15 @@ def _clauses(where: TaskFilter) -> list[Any]:
     if where.created_before is not None:
         clauses.append(T.c.created_at < where.created_before)
     return clauses
+
+
+def _count(clauses: list[Any], up_to: int | None) -> Select[Any]:
+    """How many rows match, or (``up_to``) how many of the first ``up_to + 1`` found: the
+    scan stops there instead of reading every match."""
+    if up_to is None:
+        return select(func.count()).select_from(T).where(*clauses)
+    found = select(literal(1).label("one")).select_from(T).where(*clauses).limit(up_to + 1)
+    return select(func.count()).select_from(found.subquery())
 
 
 def _newest_first(query: Select[Any]) -> Select[Any]:

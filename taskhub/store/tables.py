@@ -151,6 +151,22 @@ tasks = Table(
         postgresql_where=text("status = 'failed'"),
         sqlite_where=text("status = 'failed'"),
     ),
+    # The history's filters at 1M rows: a schedule's or trigger's runs, the name search.
+    Index(
+        "ix_tasks_workspace_origin_created",
+        "workspace_id",
+        "origin",
+        "created_at",
+        postgresql_where=text("origin IS NOT NULL"),
+        sqlite_where=text("origin IS NOT NULL"),
+    ),
+    # the name search (ILIKE '%text%'): trigrams, Postgres only (pg_trgm)
+    Index(
+        "ix_tasks_name_trgm",
+        "name",
+        postgresql_using="gin",
+        postgresql_ops={"name": "gin_trgm_ops"},
+    ).ddl_if(dialect="postgresql"),
 )
 
 pipelines = Table(  # a graph of tasks submitted together; its nodes are tasks with pipeline_id

@@ -26,13 +26,15 @@ def history(request: Request, hub: HubDep, viewer: ViewerDep) -> HTMLResponse:
         listing = views.Listing.parse(request.query_params)
     except ValidationError as exc:
         return message(request, 422, "Invalid filter", f"{exc.field}: {exc.message}")
+    where = listing.where(viewer.workspace.id)
     found = hub.tasks.list_tasks(
-        listing.where(viewer.workspace.id), limit=listing.limit, skip=listing.skip
+        where, limit=listing.limit, skip=listing.skip, count_up_to=views.COUNT_UP_TO
     )
     context = {
         "viewer": viewer,
         "listing": listing,
         "page": found,
+        "count": views.count(found, "task"),
         "statuses": list(Status),
         "types": list(TaskType),
         "previous_url": listing.previous_url(),

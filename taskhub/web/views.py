@@ -20,6 +20,9 @@ from taskhub.domain.states import Status, TaskType, allowed
 
 PAGE_SIZE = 25
 MAX_PAGE_SIZE = 100
+# The history counts its matches up to this many, then says "10,000+": an exact count reads
+# every match (all the records of a big workspace, every name a search scans), ~1 s at 1M.
+COUNT_UP_TO = 10_000
 MAX_TEXT = 200
 LABELS = {Status.IN_PROGRESS: "running"}
 ACTIONS = ("cancel", "pause", "resume", "retry")
@@ -33,6 +36,13 @@ def status_label(status: Status) -> str:
 def badge_class(status: Status) -> str:
     """One CSS class per status (``badge-running``, ``badge-completed``...)."""
     return f"badge badge-{status_label(status)}"
+
+
+def count(page: Page, noun: str) -> str:
+    """``"1 task"``, ``"12,345 tasks"``, or ``"10,000+ tasks"`` when the count stopped there."""
+    if page.total_exact:
+        return f"{page.total:,} {noun}{'' if page.total == 1 else 's'}"
+    return f"{page.total:,}+ {noun}s"
 
 
 def when(value: datetime | None) -> str:
@@ -142,8 +152,7 @@ class Listing:
         return self.url(skip=max(0, self.skip - self.limit)) if self.skip else None
 
     def next_url(self, page: Page) -> str | None:
-        more = self.skip + len(page.items) < page.total
-        return self.url(skip=self.skip + self.limit) if more else None
+        return self.url(skip=self.skip + self.limit) if page.next_cursor is not None else None
 
 
 def _choice(kind: type[E], value: str | None, name: str) -> E | None:

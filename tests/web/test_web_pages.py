@@ -13,6 +13,7 @@ from taskhub import Settings, TaskHub
 from taskhub.domain.paging import TaskFilter
 from taskhub.domain.states import TaskType
 from taskhub.domain.submissions import Submission
+from taskhub.web import views
 
 from ..support import Worker
 from .web_support import browser, csrf_of, link, new_account, sign_in, task_ids
@@ -169,6 +170,30 @@ def test_filters_and_paging_live_in_the_url(idle_api_url: str, idle_hub: TaskHub
         assert '<option value="pending" selected>' in kept.text
         bad = session.get("/?status=lost")
         assert bad.status_code == 422 and "status" in bad.text
+
+
+def test_a_big_history_counts_up_to_a_bound_and_still_pages_on(
+    idle_api_url: str, idle_hub: TaskHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Given more matching tasks than the page counts (10,000; 5 here), the page says "5+" and
+    still offers the next page, while the service's exact count stays the API's."""
+    account = new_account(idle_hub)
+    idle_hub.tasks.submit_many(account.workspace_id, "tests.noop", [{}] * 7)
+    monkeypatch.setattr(views, "COUNT_UP_TO", 5)
+    with sign_in(idle_api_url, account.key) as session:
+        first = session.get("/?limit=2")
+        assert len(task_ids(first)) == 2 and "5+ tasks" in first.text
+        assert link(first, "next") == "/?limit=2&skip=2"
+        last = session.get("/?limit=2&skip=6")
+        assert len(task_ids(last)) == 1 and link(last, "next") is None
+        assert "5+ tasks" in last.text
+        assert '<p class="count">0 tasks</p>' in session.get("/?status=cancelled").text
+    where = TaskFilter(account.workspace_id)
+    bounded = idle_hub.tasks.list_tasks(where, limit=2, count_up_to=5)
+    assert (bounded.total, bounded.total_exact) == (5, False)
+    exact = idle_hub.tasks.list_tasks(where, limit=2, count_up_to=7)
+    assert (exact.total, exact.total_exact) == (7, True)
+    assert idle_hub.tasks.list_tasks(where, limit=2).total == 7
 
 
 # -- a task's page ---------------------------------------------------------------------------------
