@@ -12,11 +12,13 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from taskhub.web import bulk, live, signin, tasks
+from taskhub.web import bulk, live, pipelines, schedules, signin, tasks, triggers
 from taskhub.web.common import HERE, message
 from taskhub.web.sessions import CsrfRefused, SignInRequired
 
-ROUTERS: tuple[APIRouter, ...] = (signin.router, tasks.router, live.router, bulk.router)
+ROUTERS: tuple[APIRouter, ...] = (signin.router, tasks.router, live.router)
+ROUTERS += (schedules.router, triggers.router, pipelines.router)
+ROUTERS += (bulk.router,)
 
 
 def install(app: FastAPI) -> None:

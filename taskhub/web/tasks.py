@@ -43,7 +43,7 @@ def history(request: Request, hub: HubDep, viewer: ViewerDep) -> HTMLResponse:
         "previous_url": listing.previous_url(),
         "next_url": listing.next_url(found),
     }
-    return page(request, "task_rows.html" if fragment else "tasks.html", context)
+    return page(request, "_history_rows.html" if fragment else "tasks.html", context)
 
 
 @router.get("/tasks/{task_id}")

@@ -1,6 +1,7 @@
 """No CDN anywhere: every dashboard page (each GET route of ``taskhub.web.ROUTERS`` without a
-path parameter, the top bar's links, a task's page, a bulk confirmation, and ``/docs``) points
-only at this server, and every ``/static/...`` file a page references is served.
+path parameter, the top bar's links, a task's and a pipeline's page, a bulk confirmation, and
+``/docs``) points only at this server, and every ``/static/...`` file a page references is
+served.
 
 Routes are collected from the routers, so a page another module adds is checked here as well.
 """
@@ -17,6 +18,7 @@ import pytest
 from fastapi.routing import APIRoute
 
 from taskhub import Settings, TaskHub
+from taskhub.domain.canvas import chain, sig
 from taskhub.domain.states import TaskType
 from taskhub.domain.submissions import Submission
 from taskhub.web import ROUTERS
@@ -112,6 +114,8 @@ def test_no_dashboard_page_references_anything_off_the_server(
     account = new_account(idle_hub, plan="enterprise")
     nightly = Submission(type=TaskType.SCHEDULED, origin="schedule:nightly")
     task = idle_hub.tasks.submit(account.workspace_id, "tests.echo", {"value": 1}, nightly)
+    flow = chain(sig("tests.echo", {"value": 1}, name="a"), sig("tests.echo", name="b"))
+    pipeline = idle_hub.pipelines.submit(account.workspace_id, flow, name="two steps")
     host = urlsplit(idle_api_url).netloc
     served: dict[str, int] = {}
     wrong: list[str] = []
@@ -123,7 +127,7 @@ def test_no_dashboard_page_references_anything_off_the_server(
         assert nav, home.text
         top_bar = [urlsplit(ref).path for ref in references(nav.group(1))]
         pages = {*plain_get_paths(), *top_bar, f"/tasks/{task.id}", f"/bulk/cancel?ids={task.id}"}
-        pages |= {"/?status=pending&fragment=rows", "/docs"}
+        pages |= {"/?status=pending&fragment=rows", f"/pipelines/{pipeline.id}", "/docs"}
         for path in sorted(pages):
             wrong += check_page(session, path, host, served)
     assert len(pages) >= 6 and "/static/dashboard.css" in served

@@ -1,0 +1,52 @@
+"""Paging for the dashboard's simple lists (schedules, triggers, pipelines): ``limit`` and
+``skip`` read from the URL query (``ValidationError`` naming the one that is not valid), and
+the previous/next links."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from taskhub.domain.errors import ValidationError
+
+PAGE_SIZE = 25
+MAX_PAGE_SIZE = 100
+MAX_SKIP = 1_000_000_000
+
+
+@dataclass(frozen=True)
+class Pager:
+    path: str
+    limit: int = PAGE_SIZE
+    skip: int = 0
+
+    @classmethod
+    def parse(cls, path: str, query: Mapping[str, str]) -> Pager:
+        return cls(
+            path,
+            limit=_number(query.get("limit"), "limit", PAGE_SIZE, 1, MAX_PAGE_SIZE),
+            skip=_number(query.get("skip"), "skip", 0, 0, MAX_SKIP),
+        )
+
+    def url(self, skip: int) -> str:
+        query = [f"limit={self.limit}"] if self.limit != PAGE_SIZE else []
+        query += [f"skip={skip}"] if skip else []
+        return f"{self.path}?{'&'.join(query)}" if query else self.path
+
+    def previous_url(self) -> str | None:
+        return self.url(max(0, self.skip - self.limit)) if self.skip else None
+
+    def next_url(self, shown: int, total: int) -> str | None:
+        return self.url(self.skip + self.limit) if self.skip + shown < total else None
+
+
+def _number(value: str | None, name: str, default: int, low: int, high: int) -> int:
+    if not value:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ValidationError(name, "must be a whole number") from None
+    if not low <= number <= high:
+        raise ValidationError(name, f"must be between {low} and {high}")
+    return number

@@ -1,0 +1,72 @@
+"""The workspace's webhook triggers: each one's name, task, the URL senders POST to, and what
+it received (its deliveries and the tasks they made). A trigger's secret is never shown: it
+is given once, when the trigger is created over the API.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from taskhub.domain.errors import NotFoundError, ValidationError
+from taskhub.domain.hooks import Trigger, TriggerDelivery
+from taskhub.domain.paging import TaskFilter
+from taskhub.web.common import HubDep, ViewerDep, message, page
+from taskhub.web.pager import Pager
+
+router = APIRouter(include_in_schema=False)
+
+RECENT = 10
+HOOK_ROUTE = "receive"  # the API's route senders POST to (``POST /hooks/{trigger_id}``)
+
+
+def hook_url(request: Request, trigger: Trigger) -> str:
+    """The full URL a sender posts to: this server's base URL and the API's hook route."""
+    return str(request.url_for(HOOK_ROUTE, trigger_id=trigger.id))
+
+
+@router.get("/triggers")
+def triggers(request: Request, hub: HubDep, viewer: ViewerDep) -> HTMLResponse:
+    """The workspace's triggers, newest first, with how many deliveries each received."""
+    try:
+        pager = Pager.parse("/triggers", request.query_params)
+    except ValidationError as exc:
+        return message(request, 422, "Invalid query", f"{exc.field}: {exc.message}")
+    workspace_id = viewer.workspace.id
+    items, total = hub.triggers.page(workspace_id, limit=pager.limit, skip=pager.skip)
+    latest: dict[str, tuple[TriggerDelivery | None, int]] = {}
+    for trigger in items:  # one short read each: a page holds at most 100 triggers
+        found, count = hub.triggers.deliveries(workspace_id, trigger.id, limit=1)
+        latest[trigger.id] = (found[0] if found else None, count)
+    context = {
+        "viewer": viewer,
+        "triggers": items,
+        "urls": {t.id: hook_url(request, t) for t in items},
+        "latest": latest,
+        "total": total,
+        "previous_url": pager.previous_url(),
+        "next_url": pager.next_url(len(items), total),
+    }
+    return page(request, "triggers.html", context)
+
+
+@router.get("/triggers/{trigger_id}")
+def trigger_page(request: Request, hub: HubDep, viewer: ViewerDep, trigger_id: str) -> HTMLResponse:
+    workspace_id = viewer.workspace.id
+    try:
+        trigger = hub.triggers.get(workspace_id, trigger_id)
+        deliveries, received = hub.triggers.deliveries(workspace_id, trigger_id, limit=RECENT)
+    except NotFoundError:
+        text = f"There is no trigger {trigger_id!r} in this workspace."
+        return message(request, 404, "Not found", text)
+    origin = f"trigger:{trigger.id}"
+    context = {
+        "viewer": viewer,
+        "trigger": trigger,
+        "url": hook_url(request, trigger),
+        "deliveries": deliveries,
+        "received": received,
+        "origin": origin,
+        "runs": hub.tasks.list_tasks(TaskFilter(workspace_id, origin=origin), limit=RECENT),
+    }
+    return page(request, "trigger.html", context)
