@@ -12,13 +12,20 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from taskhub.web import live, overview, pipelines, schedules, signin, tasks, triggers
+from taskhub.web import bulk, live, overview, pipelines, schedules, signin, tasks, triggers
 from taskhub.web.common import HERE, message
 from taskhub.web.sessions import CsrfRefused, SignInRequired
 
-ROUTERS: tuple[APIRouter, ...] = (signin.router, tasks.router, live.router)
-ROUTERS += (schedules.router, triggers.router, pipelines.router)
-ROUTERS += (overview.router,)
+ROUTERS: tuple[APIRouter, ...] = (
+    signin.router,
+    tasks.router,
+    bulk.router,
+    live.router,
+    schedules.router,
+    triggers.router,
+    pipelines.router,
+    overview.router,
+)
 
 
 def install(app: FastAPI) -> None:

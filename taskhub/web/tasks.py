@@ -21,11 +21,16 @@ Action = Literal["cancel", "pause", "resume", "retry"]
 
 @router.get("/")
 def history(request: Request, hub: HubDep, viewer: ViewerDep) -> HTMLResponse:
-    """The workspace's tasks, newest first; filters and paging in the URL query."""
+    """The workspace's tasks, newest first; filters and paging in the URL query.
+    ``&fragment=rows``: the live region alone (count and rows), which the first page re-fetches
+    as tasks change (``static/history.js``)."""
     try:
         listing = views.Listing.parse(request.query_params)
     except ValidationError as exc:
         return message(request, 422, "Invalid filter", f"{exc.field}: {exc.message}")
+    fragment = request.query_params.get("fragment")
+    if fragment not in (None, "rows"):
+        return message(request, 422, "Invalid filter", "fragment: must be rows")
     where = listing.where(viewer.workspace.id)
     found = hub.tasks.list_tasks(
         where, limit=listing.limit, skip=listing.skip, count_up_to=views.COUNT_UP_TO
@@ -40,7 +45,7 @@ def history(request: Request, hub: HubDep, viewer: ViewerDep) -> HTMLResponse:
         "previous_url": listing.previous_url(),
         "next_url": listing.next_url(found),
     }
-    return page(request, "tasks.html", context)
+    return page(request, "_history_rows.html" if fragment else "tasks.html", context)
 
 
 @router.get("/tasks/{task_id}")

@@ -133,20 +133,31 @@ class Listing:
             error_type=self.error_type,
         )
 
-    def url(self, **changes: object) -> str:
-        """``/?...`` for this query with ``changes`` (only the set values, in a stable order)."""
+    def url(self, path: str = "/", **changes: object) -> str:
+        """``path?...`` for this query with ``changes`` (only the set values, in a stable order)."""
         values: dict[str, object] = {
-            "status": self.status,
-            "type": self.type,
-            "origin": self.origin,
-            "q": self.q,
-            "error_type": self.error_type,
+            **dict(self.filters()),
             "limit": self.limit if self.limit != PAGE_SIZE else None,
             "skip": self.skip or None,
         }
         values.update(changes)
         query = urlencode({k: str(v) for k, v in values.items() if v not in (None, "", 0)})
-        return f"/?{query}" if query else "/"
+        return f"{path}?{query}" if query else path
+
+    def filters(self) -> list[tuple[str, str]]:
+        """The filters that are set, as ``(parameter, value)`` pairs in the URL's order."""
+        values = {
+            "status": self.status,
+            "type": self.type,
+            "origin": self.origin,
+            "q": self.q,
+            "error_type": self.error_type,
+        }
+        return [(name, str(value)) for name, value in values.items() if value]
+
+    def rows_url(self) -> str:
+        """The history's rows alone (the live region's fragment) for this query."""
+        return self.url(fragment="rows")
 
     def previous_url(self) -> str | None:
         return self.url(skip=max(0, self.skip - self.limit)) if self.skip else None
