@@ -12,13 +12,24 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from taskhub.web import live, overview, pipelines, schedules, signin, tasks, triggers
+from taskhub.web import (
+    live,
+    notifications,
+    overview,
+    panel,
+    pipelines,
+    schedules,
+    signin,
+    tasks,
+    triggers,
+)
 from taskhub.web.common import HERE, message
 from taskhub.web.sessions import CsrfRefused, SignInRequired
 
 ROUTERS: tuple[APIRouter, ...] = (signin.router, tasks.router, live.router)
 ROUTERS += (schedules.router, triggers.router, pipelines.router)
 ROUTERS += (overview.router,)
+ROUTERS += (notifications.router, panel.router)
 
 
 def install(app: FastAPI) -> None:
