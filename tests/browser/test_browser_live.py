@@ -15,6 +15,7 @@ from taskhub.domain.submissions import Submission
 from ..support import wait_for
 from ..web.web_support import Account, new_account
 from .browser_support import live, sign_in
+from .conftest import snap
 
 
 def submit(hub: TaskHub, account: Account, task: str, value: object, name: str) -> str:
@@ -39,6 +40,7 @@ def test_a_failing_task_shows_an_error_toast_and_raises_the_unread_count(
     expect(toast.locator(".toast-text")).to_contain_text("PermanentError: this will never work")
     expect(toast.locator("a")).to_have_attribute("href", f"/tasks/{task_id}")
     expect(bell).to_have_text("1")
+    snap(page, "error_toast")
     toast.locator(".toast-close").click()
     expect(toast).to_have_count(0)
 
@@ -101,6 +103,7 @@ def test_the_panel_follows_a_new_task_to_completed_and_opens_its_page(
     gate.write_text("go")
     expect(row).to_have_attribute("data-status", "completed")
     expect(row.locator(".badge")).to_have_text("completed")
+    snap(page, "task_panel")
 
     row.locator("a").click()
     expect(page).to_have_url(f"{api_url}/tasks/{task_id}")
