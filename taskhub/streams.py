@@ -1,5 +1,6 @@
-"""Server-sent event streams of task changes, polled through the services (shared by the REST
-API's `/api/v1/.../events` and the dashboard's `/live/events`).
+"""Server-sent event streams of task changes (and, for the dashboard, notifications), polled
+through the services (shared by the REST API's `/api/v1/.../events` and the dashboard's
+`/live/events`).
 
 Every :data:`POLL_S` a stream reads what changed (in the thread pool: the store is synchronous),
 sends each change as an ``event: task`` whose ``id`` is its ``updated_at`` (a reconnecting
@@ -24,9 +25,9 @@ from fastapi.sse import ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
 from taskhub.domain.errors import ValidationError
-from taskhub.domain.live import BATCH, ChangeFeed
+from taskhub.domain.live import BATCH, ChangeFeed, NotificationFeed
 from taskhub.domain.records import TaskChange
-from taskhub.domain.serialize import change_to_dict
+from taskhub.domain.serialize import change_to_dict, to_jsonable
 from taskhub.hub import TaskHub
 
 POLL_S = 0.5
@@ -111,17 +112,38 @@ async def task_stream(
 
 
 async def workspace_stream(
-    slot: StreamSlot, hub: TaskHub, workspace_id: str, since: datetime
+    slot: StreamSlot,
+    hub: TaskHub,
+    workspace_id: str,
+    since: datetime,
+    *,
+    notifications: bool = False,
 ) -> AsyncIterator[ServerSentEvent]:
-    """Every change to the workspace's tasks after ``since``, until the client leaves."""
+    """Every change to the workspace's tasks after ``since``, until the client leaves; with
+    ``notifications``, also each notification created after ``since``."""
     feed = ChangeFeed(since)
+    notes = NotificationFeed(since) if notifications else None
     while not await slot.over():
         start = feed.query_from()
         batch = await run_in_threadpool(hub.tasks.changes, workspace_id, start, limit=BATCH)
-        fresh = feed.fresh(batch)
-        for change in fresh:
-            yield slot.sent(event(change))
+        fresh = [event(change) for change in feed.fresh(batch)]
+        if notes is not None:
+            fresh += await _new_notifications(notes, hub, workspace_id)
+        for item in fresh:
+            yield slot.sent(item)
         if not fresh and slot.quiet():
             yield slot.sent(ServerSentEvent(comment="keep-alive"))
-        if not feed.catching_up:
+        if not feed.catching_up and not (notes and notes.catching_up):
             await anyio.sleep(POLL_S)
+
+
+async def _new_notifications(
+    feed: NotificationFeed, hub: TaskHub, workspace_id: str
+) -> list[ServerSentEvent]:
+    """The notifications not sent yet, as ``event: notification``. They carry no ``id``: the
+    browser's ``Last-Event-ID`` stays the last task change's time, where both feeds resume."""
+    start = feed.query_from()
+    batch = await run_in_threadpool(hub.inbox.created_since, workspace_id, start, limit=BATCH)
+    return [
+        ServerSentEvent(event="notification", data=to_jsonable(note)) for note in feed.fresh(batch)
+    ]

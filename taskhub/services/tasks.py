@@ -236,6 +236,12 @@ class Tasks:
         """What changed on the workspace's tasks (or on one) after ``since``, oldest first."""
         return self._queries.changed_since(workspace_id, since, task_id, limit=limit)
 
+    def recent_changes(self, workspace_id: str, *, limit: int = 100) -> list[TaskChange]:
+        """The workspace's ``limit`` most recently changed tasks, newest change first."""
+        if not 1 <= limit <= MAX_LIST_LIMIT:
+            raise ValidationError("limit", f"must be between 1 and {MAX_LIST_LIMIT}, got {limit}")
+        return self._queries.recently_changed(workspace_id, limit=limit)
+
     def definitions(self) -> list[TaskDefinition]:
         """The registered tasks, by name."""
         return sorted(self._definitions.values(), key=lambda d: d.name)

@@ -105,6 +105,30 @@ class NotificationStore:
             rows = c.execute(query.limit(limit).offset(skip))
             return [notification(row._mapping) for row in rows], int(total)
 
+    def created_since(self, workspace_id: str, since: datetime, limit: int) -> list[Notification]:
+        """Notifications created after ``since``, oldest first (what a live page follows; on
+        the index ``(workspace_id, created_at)``)."""
+        query = (
+            select(N)
+            .where(N.c.workspace_id == workspace_id, N.c.created_at > since)
+            .order_by(N.c.created_at, N.c.id)
+            .limit(limit)
+        )
+        with self.store.read() as c:
+            return [notification(row._mapping) for row in c.execute(query)]
+
+    def unread_count(self, workspace_id: str, cap: int) -> int:
+        """How many are unread, counting no further than ``cap`` (on the partial index of
+        unread notifications, the count costs at most ``cap`` index entries)."""
+        unread = (
+            select(N.c.id)
+            .where(N.c.workspace_id == workspace_id, N.c.read_at.is_(None))
+            .limit(cap)
+            .subquery()
+        )
+        with self.store.read() as c:
+            return int(c.execute(select(func.count()).select_from(unread)).scalar_one())
+
     def mark_read(self, workspace_id: str, notification_id: int, now: datetime) -> Notification:
         """Mark one read (a notification already read keeps its first ``read_at``)."""
         mine = (N.c.id == notification_id, N.c.workspace_id == workspace_id)

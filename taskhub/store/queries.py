@@ -62,20 +62,30 @@ class TaskQueries:
     ) -> list[TaskChange]:
         """Tasks whose ``updated_at`` is after ``since`` (all when ``None``), oldest change first,
         each with the step it is at."""
-        step = and_(S.c.task_id == T.c.id, S.c.position == T.c.current_step)
-        query = (
-            select(*_CHANGE_COLUMNS, S.c.name.label("step_name"), S.c.status.label("step_status"))
-            .select_from(T.outerjoin(S, step))
-            .where(T.c.workspace_id == workspace_id)
-            .order_by(T.c.updated_at, T.c.id)
-            .limit(limit)
-        )
+        query = _changes(workspace_id).order_by(T.c.updated_at, T.c.id).limit(limit)
         if since is not None:
             query = query.where(T.c.updated_at > since)
         if task_id is not None:
             query = query.where(T.c.id == task_id)
         with self.store.read() as c:
             return [_change(row._mapping) for row in c.execute(query)]
+
+    def recently_changed(self, workspace_id: str, *, limit: int) -> list[TaskChange]:
+        """The ``limit`` tasks changed last, newest change first: a backward scan of the index
+        ``(workspace_id, updated_at)`` that stops after ``limit`` rows, however many tasks."""
+        query = _changes(workspace_id).order_by(T.c.updated_at.desc(), T.c.id.desc())
+        with self.store.read() as c:
+            return [_change(row._mapping) for row in c.execute(query.limit(limit))]
+
+
+def _changes(workspace_id: str) -> Select[Any]:
+    """The workspace's task changes, each with the step it is at."""
+    step = and_(S.c.task_id == T.c.id, S.c.position == T.c.current_step)
+    return (
+        select(*_CHANGE_COLUMNS, S.c.name.label("step_name"), S.c.status.label("step_status"))
+        .select_from(T.outerjoin(S, step))
+        .where(T.c.workspace_id == workspace_id)
+    )
 
 
 _CHANGE_COLUMNS = (

@@ -245,6 +245,13 @@ notifications = Table(
     CheckConstraint(_in("outcome", Outcome), name="ck_notifications_outcome"),
     UniqueConstraint("task_id", "run", "outcome", name="uq_notifications_outcome"),
     Index("ix_notifications_workspace_created", "workspace_id", "created_at"),
+    Index(  # the unread count of the dashboard's bell, whatever the number already read
+        "ix_notifications_unread",
+        "workspace_id",
+        "created_at",
+        postgresql_where=text("read_at IS NULL"),
+        sqlite_where=text("read_at IS NULL"),
+    ),
 )
 
 api_keys = Table(

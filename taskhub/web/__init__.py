@@ -12,7 +12,18 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from taskhub.web import bulk, live, overview, pipelines, schedules, signin, tasks, triggers
+from taskhub.web import (
+    bulk,
+    live,
+    notifications,
+    overview,
+    panel,
+    pipelines,
+    schedules,
+    signin,
+    tasks,
+    triggers,
+)
 from taskhub.web.common import HERE, message
 from taskhub.web.sessions import CsrfRefused, SignInRequired
 
@@ -21,6 +32,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     tasks.router,
     bulk.router,
     live.router,
+    notifications.router,
+    panel.router,
     schedules.router,
     triggers.router,
     pipelines.router,

@@ -1,9 +1,11 @@
 """The dashboard's live channel: one server-sent event stream per open page.
 
 ``GET /live/events`` streams every change to the signed-in workspace's tasks (``event: task``,
-the same data as the API's ``/api/v1/events``), from now or from the browser's
-``Last-Event-ID`` when it reconnects. ``static/live.js`` turns each event into a DOM event on
-``document.body`` (``taskhub-task``, with the change as ``detail``); a page region that follows
+the same data as the API's ``/api/v1/events``) and each new notification of the workspace
+(``event: notification``: id, task_id, outcome, kind, title, description, created_at), from now
+or from the browser's ``Last-Event-ID`` when it reconnects. ``static/live.js`` turns each event
+into a DOM event on ``document.body`` (``taskhub-task`` / ``taskhub-notification``, with the
+data as ``detail``; ``static/toasts.js`` shows notifications as toasts); a page region that follows
 it re-fetches its own fragment with htmx, e.g.
 ``hx-get="/tasks/ID/live" hx-trigger="taskhub-task[detail.id=='ID'] from:body"``.
 """
@@ -33,7 +35,8 @@ async def live_events(
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> AsyncIterator[ServerSentEvent]:
     start = _resume(last_event_id)
-    async for item in streams.workspace_stream(slot, hub, viewer.workspace.id, start):
+    stream = streams.workspace_stream(slot, hub, viewer.workspace.id, start, notifications=True)
+    async for item in stream:
         yield item
 
 

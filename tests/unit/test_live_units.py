@@ -9,10 +9,10 @@ import pytest
 
 from taskhub import ValidationError
 from taskhub.domain import live as live_module
-from taskhub.domain.live import OVERLAP, ChangeFeed
+from taskhub.domain.live import OVERLAP, ChangeFeed, NotificationFeed
 from taskhub.domain.paging import decode_cursor, encode_cursor
-from taskhub.domain.records import NewTask, Progress, TaskChange, TaskOptions
-from taskhub.domain.states import Status, TaskType
+from taskhub.domain.records import NewTask, Notification, Progress, TaskChange, TaskOptions
+from taskhub.domain.states import Outcome, Status, TaskType
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
 
@@ -64,3 +64,14 @@ def test_a_cursor_round_trips_and_a_forged_one_is_refused() -> None:
         with pytest.raises(ValidationError) as caught:
             decode_cursor(bad)
         assert caught.value.field == "after"
+
+
+def test_the_notification_feed_sends_each_notification_once_even_when_it_commits_late() -> None:
+    def note(ident: int, seconds: float) -> Notification:
+        at = T0 + timedelta(seconds=seconds)
+        return Notification(ident, "w", "t", Outcome.FAILED, "error", "x", "y", at, None)
+
+    feed = NotificationFeed(T0 + timedelta(seconds=10))
+    assert [n.id for n in feed.fresh([note(1, 9), note(3, 12)])] == [3]
+    # id 2 was drawn before id 3 but committed after it was read: the look-back finds it
+    assert [n.id for n in feed.fresh([note(2, 11.5), note(3, 12)])] == [2]

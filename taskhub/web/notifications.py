@@ -1,0 +1,117 @@
+"""The workspace's notifications: the top bar's bell (the unread count, live) and the list at
+``/notifications``, newest first, with "mark read" for one or all (POST, with the CSRF token).
+
+The bell is a fragment (``GET /notifications/bell``) that ``base.html`` loads with htmx and
+re-fetches on each ``taskhub-notification`` from the live channel, so no page has to pass the
+count to its template.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from taskhub.domain.errors import NotFoundError, ValidationError
+from taskhub.web import sessions
+from taskhub.web.common import CsrfField, HubDep, ViewerDep, message, page
+
+router = APIRouter(include_in_schema=False)
+
+PAGE_SIZE = 25
+MAX_PAGE_SIZE = 100
+MAX_SKIP = 1_000_000
+BELL_CAP = 100  # the bell counts up to 99 and then says "99+"
+
+
+@dataclass(frozen=True)
+class Paging:
+    """``?limit=&skip=`` of the list, read from the URL."""
+
+    limit: int = PAGE_SIZE
+    skip: int = 0
+
+    @classmethod
+    def parse(cls, query: Mapping[str, str]) -> Paging:
+        """From the URL query; ``ValidationError`` naming the parameter that is not valid."""
+        return cls(
+            limit=_number(query.get("limit"), "limit", PAGE_SIZE, 1, MAX_PAGE_SIZE),
+            skip=_number(query.get("skip"), "skip", 0, 0, MAX_SKIP),
+        )
+
+    def url(self, skip: int) -> str:
+        values = {"limit": self.limit if self.limit != PAGE_SIZE else None, "skip": skip or None}
+        query = urlencode({k: str(v) for k, v in values.items() if v is not None})
+        return f"/notifications?{query}" if query else "/notifications"
+
+
+def _number(value: str | None, name: str, default: int, low: int, high: int) -> int:
+    if not value:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ValidationError(name, "must be a whole number") from None
+    if not low <= number <= high:
+        raise ValidationError(name, f"must be between {low} and {high}")
+    return number
+
+
+def bell_label(count: int) -> str:
+    return f"{BELL_CAP - 1}+" if count >= BELL_CAP else str(count)
+
+
+@router.get("/notifications")
+def notifications(request: Request, hub: HubDep, viewer: ViewerDep) -> HTMLResponse:
+    """The workspace's notifications, newest first, unread ones marked."""
+    try:
+        paging = Paging.parse(request.query_params)
+    except ValidationError as exc:
+        return message(request, 422, "Invalid query", f"{exc.field}: {exc.message}")
+    workspace_id = viewer.workspace.id
+    items, total = hub.inbox.page(workspace_id, limit=paging.limit, skip=paging.skip)
+    unread = hub.inbox.unread_count(workspace_id, cap=BELL_CAP)
+    more = paging.skip + len(items) < total
+    context = {
+        "viewer": viewer,
+        "items": items,
+        "total": total,
+        "unread": bell_label(unread) if unread else "",
+        "previous_url": paging.url(max(0, paging.skip - paging.limit)) if paging.skip else None,
+        "next_url": paging.url(paging.skip + paging.limit) if more else None,
+    }
+    return page(request, "notifications.html", context)
+
+
+@router.get("/notifications/bell")
+def bell(request: Request, hub: HubDep, viewer: ViewerDep) -> HTMLResponse:
+    """The bell's inside: the unread count (a fragment; ``base.html`` swaps it in)."""
+    count = hub.inbox.unread_count(viewer.workspace.id, cap=BELL_CAP)
+    return page(request, "bell.html", {"count": count, "label": bell_label(count)})
+
+
+@router.post("/notifications/read-all")
+def read_all(hub: HubDep, viewer: ViewerDep, csrf_token: CsrfField = None) -> Response:
+    sessions.check_csrf(viewer.session, csrf_token)
+    hub.inbox.mark_all_read(viewer.workspace.id)
+    return RedirectResponse("/notifications", status_code=303)
+
+
+@router.post("/notifications/{notification_id}/read")
+def read_one(
+    request: Request,
+    hub: HubDep,
+    viewer: ViewerDep,
+    notification_id: str,
+    csrf_token: CsrfField = None,
+) -> Response:
+    sessions.check_csrf(viewer.session, csrf_token)
+    try:
+        hub.inbox.mark_read(viewer.workspace.id, notification_id)
+    except NotFoundError:
+        text = f"There is no notification {notification_id!r} in this workspace."
+        return message(request, 404, "Not found", text)
+    return RedirectResponse("/notifications", status_code=303)
