@@ -119,6 +119,7 @@ tasks = Table(
     Index("ix_tasks_workspace_updated", "workspace_id", "updated_at"),
     Index("ix_tasks_pipeline", "pipeline_id"),
     Index("ix_tasks_due", "status", "scheduled_for"),
+    Index("ix_tasks_finished", "finished_at"),  # /metrics: tasks finished since its last scrape
 )
 
 pipelines = Table(  # a graph of tasks submitted together; its nodes are tasks with pipeline_id
