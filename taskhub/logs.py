@@ -31,10 +31,15 @@ def bind_task(task_id: str | None, workspace_id: str | None = None) -> None:
 
 
 class TaskFields(logging.Filter):
-    """Adds ``task_id`` and ``workspace_id`` (those bound, else ``None``) to each record."""
+    """Adds ``task_id`` and ``workspace_id`` (those bound, else ``None``) to each record. A
+    Celery record about a task outside one (the worker's main process: "received") names its
+    ``task_id`` from the ``data`` Celery attaches to it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         bound = _TASK.get() or {}
+        data = getattr(record, "data", None)
+        if not bound and isinstance(data, dict) and isinstance(data.get("id"), str):
+            bound = {"task_id": data["id"]}
         for name in FIELDS:
             setattr(record, name, bound.get(name) or getattr(record, name, None))
         return True
