@@ -111,7 +111,8 @@ class TaskHub:
         self.triggers = Triggers(hooks, self.tasks)
         self.inbox = Inbox(NotificationStore(store))
         self.health = Health(store, self.dispatcher)
-        self.metrics = Metrics(settings, StatsQueries(store), self.dispatcher, self._queues)
+        stats = StatsQueries(store)
+        self.metrics = Metrics(settings, stats, self.dispatcher, self._queues)
         self.schedules = Schedules(settings, ScheduleStore(store), self.tasks)
         beat = BeatHooks(self._beat_tick, self.sync_code_schedules, settings.schedule_tick_s)
         register(self.celery, beat)
@@ -122,6 +123,7 @@ class TaskHub:
             expire=self.lifecycle.expire,
             recover_webhooks=self.webhooks.recover,
             recover_dependents=self.dependencies.recover,
+            count=lambda report: stats.add_sweep_counts(vars(report), now()),
         )
         self.sweeper = Sweeper(self._sweep, settings.sweep_interval_s)
         self._bind_tasks()

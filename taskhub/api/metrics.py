@@ -37,6 +37,14 @@ class TaskhubCollector(Collector):
         )
         lag.add_metric([], self._metrics.schedule_lag_s())
         yield lag
+        swept = CounterMetricFamily(
+            "taskhub_sweep_recoveries",
+            "What the recovery sweep recovered, by kind, since the database was made.",
+            labels=["kind"],
+        )
+        for kind, n in sorted(self._metrics.sweep_recoveries().items()):
+            swept.add_metric([kind], n)
+        yield swept
         yield from self._finished()
 
     def _counts(self) -> Iterator[Metric]:

@@ -6,7 +6,7 @@ scrape time; waits, run times, retries and final statuses are tallied from the t
 finished since the previous scrape (read in ``finished_at`` order from a cursor this object
 keeps, a bounded page per scrape), so those counters start at zero when the process starts, as
 Prometheus counters do. Queue depths come from the broker; the schedule lag from the schedules'
-next fire times.
+next fire times; the sweep's recoveries from the totals it records (it runs in beat's process).
 """
 
 from __future__ import annotations
@@ -84,6 +84,10 @@ class Metrics:
         at = now()
         oldest = self._stats.oldest_due_schedule(at)
         return (at - oldest).total_seconds() if oldest is not None else 0.0
+
+    def sweep_recoveries(self) -> dict[str, int]:
+        """What the recovery sweep (in beat) recovered, by kind, as it recorded."""
+        return self._stats.sweep_counts()
 
     def tallies(self) -> Tallies:
         """The tallies, after adding the tasks finished since the last call (a copy)."""

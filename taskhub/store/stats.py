@@ -3,17 +3,20 @@ limit, a page of finished tasks at its size, the schedule lag is one index looku
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import fields
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
+from taskhub.domain.errors import StoreError
 from taskhub.domain.observations import Finished, FinishedCursor, StatusCount
 from taskhub.domain.states import Status
 from taskhub.store import tables as m
 from taskhub.store.tasks import Store
 
-T, SCHEDULES = m.tasks, m.schedules
+T, SCHEDULES, SWEPT = m.tasks, m.schedules, m.sweep_counts
 FINISHED_COLUMNS = [T.c[field.name] for field in fields(Finished)]
 
 
@@ -60,3 +63,29 @@ class StatsQueries:
         with self.store.read() as c:
             value = c.execute(query).scalar_one_or_none()
         return value if isinstance(value, datetime) else None
+
+    def sweep_counts(self) -> dict[str, int]:
+        """What the sweep recovered since the database was made, by kind."""
+        with self.store.read() as c:
+            return {str(k): int(n) for k, n in c.execute(select(SWEPT.c.kind, SWEPT.c.count))}
+
+    def add_sweep_counts(self, counts: Mapping[str, int], at: datetime) -> None:
+        """Add one sweep's ``counts`` (kinds with 0 are skipped) to the totals."""
+        for kind, n in counts.items():
+            if n:
+                self._add(kind, n, at)
+
+    def _add(self, kind: str, n: int, at: datetime) -> None:
+        add = update(SWEPT).where(SWEPT.c.kind == kind)
+        add = add.values(count=SWEPT.c.count + n, updated_at=at)
+        with self.store.begin() as c:
+            if c.execute(add).rowcount:
+                return
+        try:
+            with self.store.begin() as c:
+                c.execute(insert(SWEPT).values(kind=kind, count=n, updated_at=at))
+        except StoreError as exc:
+            if not isinstance(exc.__cause__, IntegrityError):
+                raise
+            with self.store.begin() as c:  # another beat's sweep made the row meanwhile
+                c.execute(add)

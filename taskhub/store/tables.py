@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -271,6 +272,14 @@ webhook_deliveries = Table(
     CheckConstraint("status IN ('pending', 'delivered', 'failed')", name="ck_webhook_status"),
     UniqueConstraint("subscription_id", "notification_id", name="uq_webhook_deliveries"),
     Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+)
+
+sweep_counts = Table(  # what the recovery sweep recovered, by kind (SweepReport's fields)
+    "sweep_counts",
+    metadata,
+    Column("kind", String(20), primary_key=True),
+    Column("count", BigInteger, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
 )
 
 schedules = Table(  # cron schedules, made through the service (source 'api') or beat_schedule.py

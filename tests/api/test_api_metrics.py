@@ -11,9 +11,11 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, text
 
-from taskhub import Settings
+from taskhub import Settings, TaskHub
 
+from ..conftest import own_queue
 from ..support import Worker, wait_for
+from .api_support import serving
 from .api_tasks_support import created, wait_until_final
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -114,3 +116,31 @@ def test_task_counts_by_status_and_type_match_the_database(
         wait_for(agree, timeout_s=10, what="the completed count to match the database")
     finally:
         engine.dispose()
+
+
+def test_the_sweeps_recoveries_are_counted_whichever_process_swept(settings: Settings) -> None:
+    # Given an API process, and a task whose message the broker lost
+    hub, queue = own_queue(settings, lost_message_after_s=0.2)
+    try:
+        with serving(hub) as url, httpx.Client(base_url=url, timeout=10) as client:
+            before = scrape(client)
+            hub.submit("tests.echo", {"value": "lost"})
+            with hub.celery.connection_for_write() as conn:
+                conn.default_channel.queue_purge(queue.default_queue)
+
+            # When a sweep (another hub: as beat's process) publishes it again
+            sweeper = TaskHub(queue)
+            try:
+                redelivered = wait_for(lambda: sweeper.sweep().redelivered, what="a redelivery")
+            finally:
+                sweeper.close()
+
+            # Then the API process reports it
+            after = scrape(client)
+    finally:
+        hub.close()
+    total = "taskhub_sweep_recoveries_total"
+    assert value(after, total, kind="redelivered") - value(before, total, kind="redelivered") == (
+        redelivered
+    )
+    assert redelivered == 1
