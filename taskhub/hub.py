@@ -28,6 +28,7 @@ from taskhub.services.accounts import Accounts
 from taskhub.services.dependencies import Dependencies
 from taskhub.services.health import Health
 from taskhub.services.inbox import Inbox
+from taskhub.services.metrics import Metrics
 from taskhub.services.notifications import Notifier
 from taskhub.services.pipelines import Pipeline, Pipelines
 from taskhub.services.schedules import Schedules
@@ -40,6 +41,7 @@ from taskhub.store.accounts import AccountStore
 from taskhub.store.edges import EdgeStore
 from taskhub.store.hooks import HookStore
 from taskhub.store.notifications import NotificationStore
+from taskhub.store.observations import ObservationQueries
 from taskhub.store.queries import TaskQueries
 from taskhub.store.recovery import RecoveryQueries
 from taskhub.store.runs import RunStore
@@ -47,7 +49,7 @@ from taskhub.store.schedules import ScheduleStore
 from taskhub.store.sessions import Session
 from taskhub.store.stats import StatsQueries
 from taskhub.store.tasks import Store
-from taskhub.worker import signals
+from taskhub.worker import log_context, signals
 from taskhub.worker.app import create_celery
 from taskhub.worker.beat import BeatHooks, register
 from taskhub.worker.binding import Executor
@@ -111,6 +113,8 @@ class TaskHub:
         self.triggers = Triggers(hooks, self.tasks)
         self.inbox = Inbox(NotificationStore(store))
         self.health = Health(store, self.dispatcher)
+        observed = ObservationQueries(store)
+        self.metrics = Metrics(settings, observed, self.dispatcher, self._queues)
         self.schedules = Schedules(settings, ScheduleStore(store), self.tasks)
         self.stats = Stats(
             settings, StatsQueries(store), self.tasks, self.dispatcher, self.definitions
@@ -124,12 +128,14 @@ class TaskHub:
             expire=self.lifecycle.expire,
             recover_webhooks=self.webhooks.recover,
             recover_dependents=self.dependencies.recover,
+            count=lambda report: observed.add_sweep_counts(vars(report), now()),
         )
         self.sweeper = Sweeper(self._sweep, settings.sweep_interval_s)
         self._bind_tasks()
-        self._disconnect_signals = signals.connect(
-            self.executor, self.lifecycle, completions, store, self.sweeper
-        )
+        self._disconnects = [
+            signals.connect(self.executor, self.lifecycle, completions, store, self.sweeper),
+            log_context.connect(self.celery, settings.log_format),
+        ]
 
     def _bind_tasks(self) -> None:
         for module in self.settings.imports:
@@ -141,6 +147,11 @@ class TaskHub:
             sweep=self._sweep,
             deliver=self.webhooks.deliver,
         )
+
+    def _queues(self) -> set[str]:
+        """The queues tasks go to: the default one and those definitions name."""
+        named = {d.queue for d in self.definitions.values() if d.queue}
+        return {self.settings.default_queue, *named}
 
     def _beat_tick(self) -> None:
         """What beat does every tick: fire the due schedules, release the due one-off runs."""
@@ -176,7 +187,8 @@ class TaskHub:
     def close(self) -> None:
         """Stop the sweeper, disconnect this hub's Celery signal receivers, close the pool."""
         self.sweeper.stop()
-        self._disconnect_signals()
+        for disconnect in self._disconnects:
+            disconnect()
         self.store.engine.dispose()
 
     # -- the SDK (taskhub.sdk.TaskhubSDK documents it) --------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from datetime import datetime
@@ -196,3 +197,13 @@ def sum_parents(ctx: TaskContext) -> object:
     seen = {p.name: p.status.value for p in ctx.parents}
     total = sum(ctx.parent_output(p.name) for p in ctx.parents if p.status.value == "completed")
     return {"total": total, "parents": seen}
+
+
+@task(name="tests.metered", retries=2, retry_delay_s=0.05)
+def metered(ctx: TaskContext, fail_times: int = 0, note: str = "") -> int:
+    """Logs ``note``, then fails its first ``fail_times`` attempts (for the metrics and log
+    tests: no other test runs it, so its figures are the test's own)."""
+    logging.getLogger("tests.metered").warning("metered: %s", note)
+    if ctx.attempt <= fail_times:
+        raise ConnectionError(f"failure number {ctx.attempt}")
+    return ctx.attempt

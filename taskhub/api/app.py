@@ -9,7 +9,9 @@ from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redi
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from taskhub import logs
 from taskhub.api import (
+    metrics,
     problems,
     routes_notifications,
     routes_pipelines,
@@ -31,6 +33,7 @@ SWAGGER_URL = "/static/swagger"
 def create_app(hub: TaskHub | None = None) -> FastAPI:
     """The API for ``hub`` (by default one built from ``TASKHUB_*`` settings)."""
     hub = hub or TaskHub()
+    logs.configure(hub.settings.log_format)  # JSON lines when TASKHUB_LOG_FORMAT=json
     app = FastAPI(
         title="taskhub",
         version="1",
@@ -51,6 +54,7 @@ def create_app(hub: TaskHub | None = None) -> FastAPI:
     app.include_router(routes_pipelines.router, prefix="/api/v1")
     app.add_api_route("/healthz", healthz, methods=["GET"], tags=["health"])
     app.add_api_route("/readyz", readyz, methods=["GET"], tags=["health"])
+    metrics.install(app, hub.metrics)  # GET /metrics, Prometheus's text format
     install_docs(app)  # before the dashboard: its /static mount would shadow /static/swagger
     install_dashboard(app)  # the dashboard's pages at / (not in the OpenAPI schema)
     return app

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, field_validator
@@ -78,6 +78,14 @@ class Settings(BaseSettings):
     default_timeout_s: float = Field(3600.0, gt=0)
     max_retry_delay_s: float = Field(3600.0, gt=0)
     max_output_bytes: int = Field(1_000_000, gt=0)
+    metrics_count_limit: int = Field(
+        100_000,
+        ge=1,
+        description="/metrics counts at most this many tasks per status (a bounded scan).",
+    )
+    log_format: Literal["text", "json"] = Field(
+        "text", description="Log lines as text, or one JSON object each (with task_id)."
+    )
     api_max_body_bytes: int = Field(1_000_000, gt=0, description="Larger request bodies get 413.")
     secret_key: SecretStr = Field(
         default_factory=lambda: SecretStr(PROCESS_SECRET),

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -167,6 +168,14 @@ tasks = Table(
         postgresql_using="gin",
         postgresql_ops={"name": "gin_trgm_ops"},
     ).ddl_if(dialect="postgresql"),
+    # /metrics: the tasks finished since its last scrape, across workspaces (partial: only
+    # finished rows, so a running task's updates do not write to it)
+    Index(
+        "ix_tasks_finished_at",
+        "finished_at",
+        postgresql_where=text("finished_at IS NOT NULL"),
+        sqlite_where=text("finished_at IS NOT NULL"),
+    ),
 )
 
 pipelines = Table(  # a graph of tasks submitted together; its nodes are tasks with pipeline_id
@@ -325,6 +334,14 @@ webhook_deliveries = Table(
     CheckConstraint("status IN ('pending', 'delivered', 'failed')", name="ck_webhook_status"),
     UniqueConstraint("subscription_id", "notification_id", name="uq_webhook_deliveries"),
     Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+)
+
+sweep_counts = Table(  # what the recovery sweep recovered, by kind (SweepReport's fields)
+    "sweep_counts",
+    metadata,
+    Column("kind", String(20), primary_key=True),
+    Column("count", BigInteger, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
 )
 
 schedules = Table(  # cron schedules, made through the service (source 'api') or beat_schedule.py

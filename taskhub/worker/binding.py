@@ -21,6 +21,7 @@ from taskhub.domain.records import ErrorInfo, TaskRecord
 from taskhub.domain.registry import TaskDefinition
 from taskhub.domain.retries import plan_retry
 from taskhub.domain.settings import Settings
+from taskhub.logs import bind_task
 from taskhub.store.edges import EdgeStore
 from taskhub.store.runs import RunStore
 from taskhub.store.tasks import Store
@@ -95,6 +96,7 @@ class Executor:
             if record is None:
                 raise Ignore()  # stale or duplicate message: the record says it must not run
             setattr(request, CLAIMED, record)  # the task_success handler completes from it
+            bind_task(record.id, record.workspace_id)  # log records name the task (taskhub.logs)
             try:
                 return self.run_body(definition, record, kwargs)
             except Superseded:

@@ -43,7 +43,7 @@ class SweepReport:
 class Sweep:
     """One round of recovery, from the records ``recovery`` finds. ``expire`` ends a task whose
     deadline passed; ``recover_webhooks`` queues lost webhook deliveries again and says how
-    many."""
+    many; ``count`` records a round that recovered anything (the totals ``/metrics`` reports)."""
 
     def __init__(
         self,
@@ -53,6 +53,7 @@ class Sweep:
         expire: Callable[[str], object],
         recover_webhooks: Callable[[], int],
         recover_dependents: Callable[[], int] = lambda: 0,
+        count: Callable[[SweepReport], None] = lambda report: None,
     ) -> None:
         self._settings = settings
         self._recovery = recovery
@@ -60,6 +61,7 @@ class Sweep:
         self._expire = expire
         self._recover_webhooks = recover_webhooks
         self._recover_dependents = recover_dependents
+        self._count = count
 
     def __call__(self) -> SweepReport:
         settings, found, at = self._settings, self._recovery, now()
@@ -82,6 +84,7 @@ class Sweep:
         )
         if any(vars(report).values()):
             log.info("sweep: %s", report)
+            self._count(report)  # for /metrics (taskhub_sweep_recoveries_total)
         return report
 
     def _lost_messages(self, at: datetime) -> list[TaskRecord]:
