@@ -12,11 +12,17 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from taskhub.web import live, signin, tasks
+from taskhub.web import compare, live, runs, signin, tasks
 from taskhub.web.common import HERE, message
 from taskhub.web.sessions import CsrfRefused, SignInRequired
 
-ROUTERS: tuple[APIRouter, ...] = (signin.router, tasks.router, live.router)
+ROUTERS: tuple[APIRouter, ...] = (
+    signin.router,
+    tasks.router,
+    live.router,
+    runs.router,
+    compare.router,
+)
 
 
 def install(app: FastAPI) -> None:
