@@ -35,6 +35,10 @@ def install(app: FastAPI) -> None:
 
 
 def _to_sign_in(request: Request, exc: Exception) -> Response:
+    """To ``/login``; an htmx request (a live region's refresh) is told to send the whole page
+    there (``HX-Redirect``) instead of swapping the sign-in form into the region."""
+    if request.headers.get("HX-Request") == "true":
+        return Response(status_code=401, headers={"HX-Redirect": "/login"})
     return RedirectResponse("/login", status_code=303)
 
 

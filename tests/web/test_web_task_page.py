@@ -112,6 +112,20 @@ def _record_with(*steps: StepRecord) -> TaskRecord:
     return replace(new.as_record(), steps=steps)
 
 
+def test_a_live_refresh_after_the_session_ended_sends_the_page_to_sign_in(
+    idle_api_url: str, idle_hub: TaskHub
+) -> None:
+    account = new_account(idle_hub)
+    record = idle_hub.tasks.submit(account.workspace_id, "tests.noop")
+    with sign_in(idle_api_url, account.key) as session:
+        session.cookies.clear()
+        refresh = session.get(f"/tasks/{record.id}/live", headers={"HX-Request": "true"})
+        plain = session.get(f"/tasks/{record.id}/live")
+    assert refresh.status_code == 401 and refresh.headers["hx-redirect"] == "/login"
+    assert 'name="api_key"' not in refresh.text  # no sign-in form swapped into the region
+    assert plain.status_code == 303 and plain.headers["location"] == "/login"
+
+
 # -- outputs ---------------------------------------------------------------------------------------
 
 
