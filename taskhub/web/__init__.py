@@ -14,11 +14,13 @@ from fastapi.staticfiles import StaticFiles
 
 from taskhub.web import (
     bulk,
+    compare,
     live,
     notifications,
     overview,
     panel,
     pipelines,
+    runs,
     schedules,
     signin,
     tasks,
@@ -31,6 +33,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     signin.router,
     tasks.router,
     bulk.router,
+    runs.router,
+    compare.router,
     live.router,
     notifications.router,
     panel.router,
@@ -51,6 +55,10 @@ def install(app: FastAPI) -> None:
 
 
 def _to_sign_in(request: Request, exc: Exception) -> Response:
+    """To ``/login``; an htmx request (a live region's refresh) is told to send the whole page
+    there (``HX-Redirect``) instead of swapping the sign-in form into the region."""
+    if request.headers.get("HX-Request") == "true":
+        return Response(status_code=401, headers={"HX-Redirect": "/login"})
     return RedirectResponse("/login", status_code=303)
 
 

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from taskhub.domain.errors import NotFoundError, TransitionError, ValidationError
-from taskhub.domain.records import Output, TaskRecord
+from taskhub.domain.records import TaskRecord
 from taskhub.domain.states import Status, TaskType
 from taskhub.hub import TaskHub
-from taskhub.web import sessions, views
+from taskhub.web import sessions, taskpage, views
 from taskhub.web.common import CsrfField, HubDep, Viewer, ViewerDep, message, page
 
 router = APIRouter(include_in_schema=False)
@@ -54,30 +54,48 @@ def task_page(request: Request, hub: HubDep, viewer: ViewerDep, task_id: str) ->
         record = hub.tasks.get(viewer.workspace.id, task_id)
     except NotFoundError:
         return _not_found(request, task_id)
-    return _task_page(request, hub, viewer, record)
+    return task_view(request, hub, viewer, record)
 
 
-def _task_page(
+@router.get("/tasks/{task_id}/live")
+def task_live(
+    request: Request,
+    hub: HubDep,
+    viewer: ViewerDep,
+    task_id: str,
+    open: Annotated[list[str] | None, Query(max_length=100)] = None,
+    tab: Annotated[str | None, Query(max_length=500)] = None,
+) -> HTMLResponse:
+    """The page's live region alone (``task_live.html``), for htmx to swap in; ``open`` (the
+    steps whose detail is open) and ``tab`` (the output shown) keep what the person opened."""
+    try:
+        record = hub.tasks.get(viewer.workspace.id, task_id)
+    except NotFoundError:
+        return _not_found(request, task_id)
+    state = taskpage.State(frozenset(open or ()), tab)
+    return page(request, "task_live.html", taskpage.context(hub, viewer, record, state))
+
+
+def task_view(
     request: Request,
     hub: TaskHub,
     viewer: Viewer,
     record: TaskRecord,
+    *,
     error: str | None = None,
+    run_error: str | None = None,
+    run_input: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    definition = hub.tasks.definition(record.task_name)
-    outputs: list[Output] = []
-    if len(record.output_names) == 1:
-        outputs = [hub.tasks.output(viewer.workspace.id, record.id, record.output_names[0])]
-    context = {
-        "viewer": viewer,
-        "task": record,
-        "description": definition.description if definition else "",
-        "percent": views.percent(record),
-        "actions": views.actions(record),
-        "single_output": outputs[0] if outputs else None,
-        "error": error,
-    }
+    """A task's page: its live region, then "Run a new task" and "Compare with..."."""
+    context = taskpage.context(hub, viewer, record)
+    context.update(
+        error=error,
+        run_error=run_error,
+        run_input=taskpage.input_text(record.input) if run_input is None else run_input,
+        run_url=taskpage.run_url(record.task_name),
+        runs=taskpage.recent_runs(hub, viewer, record),
+    )
     return page(request, "task.html", context, status_code)
 
 
@@ -102,16 +120,28 @@ def act(
         return _not_found(request, task_id)
     except TransitionError as exc:
         record = hub.tasks.get(viewer.workspace.id, task_id)
-        return _task_page(request, hub, viewer, record, f"Cannot {action}: {exc.reason}.", 409)
+        reason = f"Cannot {action}: {exc.reason}."
+        return task_view(request, hub, viewer, record, error=reason, status_code=409)
     return RedirectResponse(f"/tasks/{task_id}", status_code=303)
 
 
 @router.get("/tasks/{task_id}/outputs/{name:path}")
-def output(request: Request, hub: HubDep, viewer: ViewerDep, task_id: str, name: str) -> Response:
-    """One output, as text (never rendered as HTML by the browser)."""
+def output(
+    request: Request,
+    hub: HubDep,
+    viewer: ViewerDep,
+    task_id: str,
+    name: str,
+    download: Annotated[bool, Query()] = False,
+) -> Response:
+    """One output, as text (never rendered as HTML by the browser); with ``?download=1``, as
+    a file to save (``Content-Disposition: attachment``)."""
     try:
         found = hub.tasks.output(viewer.workspace.id, task_id, name)
     except NotFoundError as exc:
         return message(request, 404, "Not found", f"There is no {exc.kind} {exc.ident!r} here.")
     media = "application/json" if found.content_type == "application/json" else "text/plain"
-    return Response(found.content, media_type=media, headers={"X-Content-Type-Options": "nosniff"})
+    headers = {"X-Content-Type-Options": "nosniff"}
+    if download:
+        headers["Content-Disposition"] = taskpage.attachment(found.name, found.content_type)
+    return Response(found.content, media_type=media, headers=headers)

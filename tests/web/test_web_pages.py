@@ -239,8 +239,12 @@ def test_a_completed_task_shows_its_steps_progress_and_output(
     assert 'class="badge badge-completed"' in page.text
     assert "Step 3 of 3" in page.text and '<progress max="100" value="100">' in page.text
     for step in ("fetch", "crunch", "publish"):
-        assert f'<li class="step step-completed">{step} ' in page.text
-    assert '<pre class="output">' in page.text and "total" in page.text  # the one output
+        assert (
+            f'<span class="step-name">{step}</span> <span class="step-status">Completed'
+            in page.text
+        )
+    assert '<pre class="output" id="out-o0">' in page.text and "total" in page.text  # one output
+    assert 'role="tab"' not in page.text
     assert "<form" in page.text and "/cancel" not in page.text and "/retry" not in page.text
 
 
@@ -262,9 +266,9 @@ def test_several_outputs_are_a_list_and_a_failure_shows_error_and_attempts(
             missing = session.get(f"/tasks/{several.id}/outputs/missing.csv")
     finally:
         hub.close()
-    for name in ("notes.txt", "result", "stats"):
-        assert f'<li><a href="/tasks/{several.id}/outputs/{name}">{name}</a></li>' in outputs.text
-    assert '<pre class="output">' not in outputs.text
+    for name in ("notes.txt", "result", "stats"):  # one tab each
+        assert f'data-tab="{name}">{name}</button>' in outputs.text
+    assert outputs.text.count('role="tabpanel"') == 3
     assert notes.text == "hello\n" and notes.headers["content-type"].startswith("text/plain")
     assert missing.status_code == 404 and "missing.csv" in missing.text
     assert 'class="badge badge-failed"' in failed.text
