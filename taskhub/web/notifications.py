@@ -8,56 +8,17 @@ count to its template.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from urllib.parse import urlencode
-
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from taskhub.domain.errors import NotFoundError, ValidationError
 from taskhub.web import sessions
 from taskhub.web.common import CsrfField, HubDep, ViewerDep, message, page
+from taskhub.web.pager import Pager
 
 router = APIRouter(include_in_schema=False)
 
-PAGE_SIZE = 25
-MAX_PAGE_SIZE = 100
-MAX_SKIP = 1_000_000
 BELL_CAP = 100  # the bell counts up to 99 and then says "99+"
-
-
-@dataclass(frozen=True)
-class Paging:
-    """``?limit=&skip=`` of the list, read from the URL."""
-
-    limit: int = PAGE_SIZE
-    skip: int = 0
-
-    @classmethod
-    def parse(cls, query: Mapping[str, str]) -> Paging:
-        """From the URL query; ``ValidationError`` naming the parameter that is not valid."""
-        return cls(
-            limit=_number(query.get("limit"), "limit", PAGE_SIZE, 1, MAX_PAGE_SIZE),
-            skip=_number(query.get("skip"), "skip", 0, 0, MAX_SKIP),
-        )
-
-    def url(self, skip: int) -> str:
-        values = {"limit": self.limit if self.limit != PAGE_SIZE else None, "skip": skip or None}
-        query = urlencode({k: str(v) for k, v in values.items() if v is not None})
-        return f"/notifications?{query}" if query else "/notifications"
-
-
-def _number(value: str | None, name: str, default: int, low: int, high: int) -> int:
-    if not value:
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise ValidationError(name, "must be a whole number") from None
-    if not low <= number <= high:
-        raise ValidationError(name, f"must be between {low} and {high}")
-    return number
 
 
 def bell_label(count: int) -> str:
@@ -68,20 +29,19 @@ def bell_label(count: int) -> str:
 def notifications(request: Request, hub: HubDep, viewer: ViewerDep) -> HTMLResponse:
     """The workspace's notifications, newest first, unread ones marked."""
     try:
-        paging = Paging.parse(request.query_params)
+        pager = Pager.parse("/notifications", request.query_params)
     except ValidationError as exc:
         return message(request, 422, "Invalid query", f"{exc.field}: {exc.message}")
     workspace_id = viewer.workspace.id
-    items, total = hub.inbox.page(workspace_id, limit=paging.limit, skip=paging.skip)
+    items, total = hub.inbox.page(workspace_id, limit=pager.limit, skip=pager.skip)
     unread = hub.inbox.unread_count(workspace_id, cap=BELL_CAP)
-    more = paging.skip + len(items) < total
     context = {
         "viewer": viewer,
         "items": items,
         "total": total,
         "unread": bell_label(unread) if unread else "",
-        "previous_url": paging.url(max(0, paging.skip - paging.limit)) if paging.skip else None,
-        "next_url": paging.url(paging.skip + paging.limit) if more else None,
+        "previous_url": pager.previous_url(),
+        "next_url": pager.next_url(len(items), total),
     }
     return page(request, "notifications.html", context)
 

@@ -1,6 +1,7 @@
-"""Paging for the dashboard's simple lists (schedules, triggers, pipelines): ``limit`` and
-``skip`` read from the URL query (``ValidationError`` naming the one that is not valid), and
-the previous/next links."""
+"""Paging for the dashboard's lists (schedules, triggers, pipelines, notifications): ``limit``
+and ``skip`` read from the URL query (``ValidationError`` naming the one that is not valid), and
+the previous/next links (``templates/_paging.html``). :func:`number` reads any whole-number
+query parameter the same way (the history's ``views.Listing`` too)."""
 
 from __future__ import annotations
 
@@ -24,8 +25,8 @@ class Pager:
     def parse(cls, path: str, query: Mapping[str, str]) -> Pager:
         return cls(
             path,
-            limit=_number(query.get("limit"), "limit", PAGE_SIZE, 1, MAX_PAGE_SIZE),
-            skip=_number(query.get("skip"), "skip", 0, 0, MAX_SKIP),
+            limit=number(query.get("limit"), "limit", PAGE_SIZE, 1, MAX_PAGE_SIZE),
+            skip=number(query.get("skip"), "skip", 0, 0, MAX_SKIP),
         )
 
     def url(self, skip: int) -> str:
@@ -40,7 +41,9 @@ class Pager:
         return self.url(self.skip + self.limit) if self.skip + shown < total else None
 
 
-def _number(value: str | None, name: str, default: int, low: int, high: int) -> int:
+def number(value: str | None, name: str, default: int, low: int, high: int) -> int:
+    """``value`` as a whole number in ``[low, high]`` (``default`` when absent), else
+    ``ValidationError`` naming the parameter ``name``."""
     if not value:
         return default
     try:

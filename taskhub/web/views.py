@@ -17,9 +17,8 @@ from taskhub.domain.errors import ValidationError
 from taskhub.domain.paging import Page, TaskFilter
 from taskhub.domain.records import TaskRecord
 from taskhub.domain.states import Status, TaskType, allowed
+from taskhub.web.pager import MAX_PAGE_SIZE, MAX_SKIP, PAGE_SIZE, number
 
-PAGE_SIZE = 25
-MAX_PAGE_SIZE = 100
 # The history counts its matches up to this many, then says "10,000+": an exact count reads
 # every match (all the records of a big workspace, every name a search scans), ~1 s at 1M.
 COUNT_UP_TO = 10_000
@@ -119,8 +118,8 @@ class Listing:
             origin=_text(query.get("origin"), "origin"),
             q=_text(query.get("q"), "q"),
             error_type=_text(query.get("error_type"), "error_type"),
-            limit=_number(query.get("limit"), "limit", PAGE_SIZE, 1, MAX_PAGE_SIZE),
-            skip=_number(query.get("skip"), "skip", 0, 0, 1_000_000_000),
+            limit=number(query.get("limit"), "limit", PAGE_SIZE, 1, MAX_PAGE_SIZE),
+            skip=number(query.get("skip"), "skip", 0, 0, MAX_SKIP),
         )
 
     def where(self, workspace_id: str) -> TaskFilter:
@@ -180,15 +179,3 @@ def _text(value: str | None, name: str) -> str | None:
     if value is not None and len(value) > MAX_TEXT:
         raise ValidationError(name, f"must be at most {MAX_TEXT} characters")
     return value.strip() or None if value is not None else None
-
-
-def _number(value: str | None, name: str, default: int, low: int, high: int) -> int:
-    if not value:
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise ValidationError(name, "must be a whole number") from None
-    if not low <= number <= high:
-        raise ValidationError(name, f"must be between {low} and {high}")
-    return number
