@@ -27,7 +27,7 @@ from taskhub.cli import common as cli_common
 from taskhub.cli import pipelines as cli_pipelines
 from taskhub.cli import render as render
 from taskhub.cli import schedules as cli_schedules
-from taskhub.cli.common import EXIT_TIMEOUT, opened, warn_if_unpublished
+from taskhub.cli.common import EXIT_TIMEOUT, opened, task_id_of, warn_if_unpublished
 from taskhub.domain.clock import now
 from taskhub.domain.records import TaskRecord
 from taskhub.domain.serialize import record_to_dict
@@ -60,7 +60,10 @@ def command(
     return cli_common.command(group, name, help=help)
 
 
-TaskId = Annotated[str, typer.Argument(help="The task's id.", show_default=False)]
+TaskId = Annotated[
+    str,
+    typer.Argument(help="The task's id, or a unique prefix (4+ characters).", show_default=False),
+]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 Concurrency = Annotated[
     int | None, typer.Option("--concurrency", "-c", min=1, help="Worker processes.")
@@ -223,7 +226,9 @@ def submit(
     ] = None,
     depends_on: Annotated[
         list[str] | None,
-        typer.Option("--depends-on", help="A task id it waits for (repeat for several)."),
+        typer.Option(
+            "--depends-on", help="A task id (or unique prefix) it waits for (repeat for several)."
+        ),
     ] = None,
     as_json: AsJson = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the id.")] = False,
@@ -244,7 +249,7 @@ def submit(
             deadline=when,
             idempotency_key=idempotency_key,
             run_at=run_at,
-            depends_on=depends_on or None,
+            depends_on=[task_id_of(hub, ref) for ref in depends_on or ()] or None,
         )
     warn_if_unpublished(record)
     if as_json:
@@ -277,7 +282,7 @@ def list_(
 def show(task_id: TaskId, as_json: AsJson = False) -> None:
     """Show one task: status, progress, steps, attempts, outputs, error."""
     with opened() as hub:
-        record = hub.get(task_id)
+        record = hub.get(task_id_of(hub, task_id))
     if as_json:
         render.print_json(record_to_dict(record))
     else:
@@ -291,9 +296,9 @@ def wait(
 ) -> None:
     """Follow a task until it finishes: exit 0 if completed, 1 if not, 2 on timeout."""
     with opened() as hub:
-        record, finished = _follow(hub, task_id, timeout)
+        record, finished = _follow(hub, task_id_of(hub, task_id), timeout)
     if not finished:
-        message = f"task {task_id} is still {record.status}"
+        message = f"task {record.id} is still {record.status}"
         render.err().print(Text.assemble(("timed out: ", "bold red"), message))
         raise typer.Exit(EXIT_TIMEOUT)
     render.out().print(render.finished(record))
@@ -326,7 +331,7 @@ ACTIONS: dict[str, tuple[Callable[[TaskHub, str], TaskRecord], str]] = {
 def _action_command(name: str, act: Callable[[TaskHub, str], TaskRecord], help: str) -> None:
     def run(task_id: TaskId) -> None:
         with opened() as hub, cli_common.publish_reported_here():
-            record = act(hub, task_id)
+            record = act(hub, task_id_of(hub, task_id))
         warn_if_unpublished(record)
         render.out().print(render.task_line(record, requests=True))
 
@@ -344,7 +349,7 @@ def output(
 ) -> None:
     """Print one of a task's named outputs."""
     with opened() as hub:
-        content = hub.output(task_id, name).content
+        content = hub.output(task_id_of(hub, task_id), name).content
     typer.echo(content, nl=not content.endswith("\n"))
 
 

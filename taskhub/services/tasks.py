@@ -6,6 +6,7 @@ state machine owns transitions, the dispatcher owns publishing.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -34,6 +35,10 @@ SUBMIT_BATCH = 1000
 PENDING_KEY = "taskhub.pending_publish"
 MAX_LIST_LIMIT = 1000
 BULK_MAX = 10_000  # the most tasks one bulk action touches
+MIN_ID_PREFIX = 4  # the shortest prefix of a task id that :meth:`Tasks.resolve_id` looks up
+MAX_CANDIDATES = 10  # the ids an ambiguous prefix lists
+ID_LENGTH = 36  # a uuid4's text
+ID_CHARS = re.compile(r"[0-9a-f-]+")
 NO_STEPS = (
     "it has no steps: a running task pauses only at a step boundary; "
     "declare steps=(...) on @task or cancel it"
@@ -194,6 +199,28 @@ class Tasks:
 
     def get(self, workspace_id: str, task_id: str) -> TaskRecord:
         return self._store.get(task_id, workspace_id, detail=True)
+
+    def resolve_id(self, workspace_id: str, ref: str) -> str:
+        """The id of the workspace's one task whose id starts with ``ref`` (a whole id is
+        returned as it is). Fewer than :data:`MIN_ID_PREFIX` characters, or a prefix several
+        ids start with, is a ``ValidationError`` listing them; none, a ``NotFoundError``."""
+        prefix = ref.strip().lower()
+        if len(prefix) >= ID_LENGTH or not ID_CHARS.fullmatch(prefix):
+            return ref  # a whole id, or not an id at all: the lookup says it is not found
+        if len(prefix) < MIN_ID_PREFIX:
+            raise ValidationError(
+                "task_id", f"{ref!r} is too short: give at least {MIN_ID_PREFIX} characters"
+            )
+        ids = self._queries.ids_starting_with(workspace_id, prefix, limit=MAX_CANDIDATES + 1)
+        if not ids:
+            raise NotFoundError("task", ref)
+        if len(ids) > 1:
+            more = ", ..." if len(ids) > MAX_CANDIDATES else ""
+            listed = ", ".join(ids[:MAX_CANDIDATES]) + more
+            raise ValidationError(
+                "task_id", f"{ref!r} is ambiguous, it starts several task ids: {listed}"
+            )
+        return ids[0]
 
     def list_tasks(
         self, where: TaskFilter, *, limit: int = 25, skip: int = 0, after: str | None = None

@@ -1,0 +1,83 @@
+"""What a new user meets first on the ``taskhub`` command (issue 12): short ids, long inputs,
+notifications, workspaces, keys, migrations and the live bar — on the embedded default."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from taskhub import Settings, TaskHub
+from taskhub.domain.submissions import Submission
+
+from .test_cli import run, show, submit
+
+
+@pytest.fixture
+def local_hub(migrated: Path) -> Iterator[TaskHub]:
+    """A hub on the CLI's own database and workspace, to arrange what the CLI then reads."""
+    hub = TaskHub(Settings())
+    yield hub
+    hub.close()
+
+
+def insert_with_id(hub: TaskHub, task_id: str) -> None:
+    new = hub.tasks.build(hub.workspace_id, "reports.daily_sales", {"region": "US"}, Submission())
+    hub.store.insert_tasks([replace(new, id=task_id)])
+
+
+# -- ids: what `taskhub list` shows is what the other commands take -----------------------
+
+
+def test_every_task_command_takes_the_short_id_list_shows(migrated: Path) -> None:
+    task_id = submit()
+    short = task_id[:8]
+    assert short in run("list").stdout
+
+    assert show(short)["id"] == task_id
+    paused = run("pause", short)
+    assert paused.exit_code == 0, paused.output
+    assert task_id in paused.stdout and "paused" in paused.stdout
+    assert run("resume", short.upper()).exit_code == 0
+    assert run("cancel", task_id[:4]).exit_code == 0
+    waited = run("wait", short, "--timeout", "5")
+    assert waited.exit_code == 1 and "cancelled" in waited.stdout
+    assert run("retry", short).exit_code == 0
+    blocked = run("submit", "reports.daily_sales", "-i", '{"region": "EU"}', "--depends-on", short)
+    assert blocked.exit_code == 0, blocked.output
+    assert "waiting for the tasks it depends on" in blocked.stdout
+    no_output = run("output", short)
+    assert no_output.exit_code == 3 and "no output" in no_output.stderr
+
+
+def test_an_ambiguous_prefix_lists_the_candidates(local_hub: TaskHub) -> None:
+    first, second = "abcd1111-0000-4000-8000-000000000001", "abcd2222-0000-4000-8000-000000000002"
+    insert_with_id(local_hub, first)
+    insert_with_id(local_hub, second)
+
+    result = run("show", "abcd")
+    assert result.exit_code == 2
+    assert "ambiguous" in result.stderr and first in result.stderr and second in result.stderr
+    assert show("abcd2")["id"] == second  # one more character settles it
+
+
+def test_unknown_and_too_short_prefixes(local_hub: TaskHub) -> None:
+    insert_with_id(local_hub, "abcd1111-0000-4000-8000-000000000001")
+    unknown = run("show", "abce")
+    assert unknown.exit_code == 3 and "no task 'abce'" in unknown.stderr
+    assert run("cancel", "0123456789").exit_code == 3
+    short = run("show", "abc")
+    assert short.exit_code == 2 and "at least 4 characters" in short.stderr
+
+
+def test_a_prefix_never_reaches_another_workspaces_task(local_hub: TaskHub) -> None:
+    other = TaskHub(Settings(), workspace="other")
+    try:
+        insert_with_id(other, "abcd1111-0000-4000-8000-000000000001")
+    finally:
+        other.close()
+    assert run("show", "abcd").exit_code == 3
+    assert json.loads(run("list", "--json").stdout)["total"] == 0
