@@ -38,6 +38,7 @@ STATUS_STYLES: dict[str, str] = {
     StepStatus.RUNNING: "blue",
 }
 SHORT_ID = 8
+SHOW_MAX_CHARS = 2000  # longer input, messages and tracebacks are cut in `taskhub show`
 
 
 def status_text(status: str) -> Text:
@@ -181,15 +182,23 @@ def record_view(record: TaskRecord) -> Group:
     """Everything ``taskhub show`` prints about one task."""
     parts: list[RenderableType] = [_fields(record)]
     if record.steps:
-        parts.append(_steps_table(record.steps))
+        parts.append(_steps_table(record.steps, record.id))
     if record.attempts:
-        parts.append(_attempts_table(record.attempts))
+        parts.append(_attempts_table(record.attempts, record.id))
     if record.error is not None:
-        body = Text(str(record.error), style="bold red")
+        body = Text(clipped(str(record.error), record.id), style="bold red")
         if record.error.traceback:
-            body.append("\n\n" + record.error.traceback.rstrip(), style="red")
+            body.append("\n\n" + clipped(record.error.traceback.rstrip(), record.id), style="red")
         parts.append(Panel(body, title="Error", title_align="left", border_style="red"))
     return Group(*parts)
+
+
+def clipped(text: str, task_id: str, limit: int = SHOW_MAX_CHARS) -> str:
+    """``text``, or its first ``limit`` characters and how to see the rest."""
+    if len(text) <= limit:
+        return text
+    rest = f"{len(text) - limit:,} more characters"
+    return f"{text[:limit]}… ({rest}: `taskhub show {task_id} --json` prints everything)"
 
 
 def _fields(r: TaskRecord) -> Table:
@@ -207,7 +216,7 @@ def _fields(r: TaskRecord) -> Table:
         f"retry delay {o.retry_delay_s:g} s x{o.retry_backoff:g}",
         "Deadline": when(o.deadline) or None,
         "Idempotency key": r.idempotency_key,
-        "Input": json.dumps(r.input, ensure_ascii=False),
+        "Input": clipped(json.dumps(r.input, ensure_ascii=False), r.id),
         "Outputs": ", ".join(r.output_names) or None,
     }
     rows.update(_timestamps(r))
@@ -239,22 +248,22 @@ def _timestamps(r: TaskRecord) -> dict[str, str | Text | None]:
     }
 
 
-def _steps_table(steps: Sequence[StepRecord]) -> Table:
+def _steps_table(steps: Sequence[StepRecord], task_id: str) -> Table:
     table = Table(title="Steps", title_justify="left")
     for column in ("#", "Step", "Status", "Started", "Finished", "Detail"):
         table.add_column(column)
     for s in steps:
         row = (str(s.position), Text(s.name), status_text(s.status), when(s.started_at))
-        table.add_row(*row, when(s.finished_at), Text(s.detail or ""))
+        table.add_row(*row, when(s.finished_at), Text(clipped(s.detail or "", task_id)))
     return table
 
 
-def _attempts_table(attempts: Sequence[AttemptRecord]) -> Table:
+def _attempts_table(attempts: Sequence[AttemptRecord], task_id: str) -> Table:
     table = Table(title="Attempts", title_justify="left")
     for column in ("Run", "#", "Worker", "Started", "Finished", "Error"):
         table.add_column(column)
     for a in attempts:
-        error = Text(str(a.error), style="red") if a.error else Text("")
+        error = Text(clipped(str(a.error), task_id), style="red") if a.error else Text("")
         row = (str(a.run), str(a.attempt), a.worker or "", when(a.started_at))
         table.add_row(*row, when(a.finished_at), error)
     return table

@@ -81,3 +81,21 @@ def test_a_prefix_never_reaches_another_workspaces_task(local_hub: TaskHub) -> N
         other.close()
     assert run("show", "abcd").exit_code == 3
     assert json.loads(run("list", "--json").stdout)["total"] == 0
+
+
+# -- show: long text is cut, --json has it all ---------------------------------------------
+
+
+def test_show_cuts_a_huge_input_and_json_prints_it_whole(migrated: Path) -> None:
+    region = "word " * 200_000  # a megabyte of input
+    result = run("submit", "reports.daily_sales", "-q", "--input", json.dumps({"region": region}))
+    assert result.exit_code == 0, result.output
+    task_id = result.stdout.strip()
+
+    shown = run("show", task_id)
+    assert shown.exit_code == 0, shown.output
+    assert len(shown.stdout) < 10_000
+    words = " ".join(shown.stdout.split())  # the hint may be wrapped
+    assert "998,0" in words and "more characters" in words
+    assert f"taskhub show {task_id} --json" in words
+    assert show(task_id)["input"]["region"] == region
