@@ -17,7 +17,7 @@ from taskhub.domain.canvas import Canvas
 from taskhub.domain.clock import now
 from taskhub.domain.code_schedules import parse_beat_schedule
 from taskhub.domain.outputs import OutputCodec
-from taskhub.domain.paging import TaskFilter
+from taskhub.domain.paging import Page, TaskFilter
 from taskhub.domain.pipelines import Graph
 from taskhub.domain.records import Notification, Output, TaskRecord
 from taskhub.domain.registry import REGISTRY, TaskDefinition, task_name
@@ -228,8 +228,8 @@ class TaskHub:
         deadline: datetime | None = None,
         run_at: datetime | None = None,
         countdown: Seconds | None = None,
-    ) -> list[str]:
-        """Record and queue one task per input, in batches; returns their ids."""
+    ) -> builtins.list[TaskRecord]:
+        """Record and queue one task per input, in batches; returns their records."""
         ask = Submission(
             name,
             priority,
@@ -240,7 +240,7 @@ class TaskHub:
             scheduled_for=run_at,
             countdown=countdown,
         )
-        return self.tasks.submit_many(self.workspace_id, task_name(task), inputs, ask)
+        return self.tasks.submit_batch(self.workspace_id, task_name(task), inputs, ask)
 
     def get(self, task_id: str) -> TaskRecord:
         return self.tasks.get(self.workspace_id, task_id)
@@ -252,11 +252,11 @@ class TaskHub:
         task: str | None = None,
         limit: int = 25,
         skip: int = 0,
-    ) -> tuple[builtins.list[TaskRecord], int]:
+        after: str | None = None,
+    ) -> Page:
         wanted = Status(status) if status is not None else None
         where = TaskFilter(self.workspace_id, status=wanted, task_name=task)
-        page = self.tasks.list_tasks(where, limit=limit, skip=skip)
-        return page.items, page.total
+        return self.tasks.list_tasks(where, limit=limit, skip=skip, after=after)
 
     def output(self, task_id: str, name: str = "result") -> Output:
         return self.tasks.output(self.workspace_id, task_id, name)

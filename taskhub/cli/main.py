@@ -270,12 +270,12 @@ def list_(
 ) -> None:
     """List tasks, newest first."""
     with opened() as hub:
-        records, total = hub.list(status=status, task=task, limit=limit, skip=skip)
+        page = hub.list(status=status, task=task, limit=limit, skip=skip)
     if as_json:
-        items = [record_to_dict(r) for r in records]
-        render.print_json({"items": items, "total": total, "limit": limit, "skip": skip})
+        items = [record_to_dict(r) for r in page.items]
+        render.print_json({"items": items, "total": page.total, "limit": limit, "skip": skip})
     else:
-        render.out().print(render.tasks_table(records, total, skip))
+        render.out().print(render.tasks_table(page.items, page.total, skip))
 
 
 @command()
@@ -292,11 +292,19 @@ def show(task_id: TaskId, as_json: AsJson = False) -> None:
 @command()
 def wait(
     task_id: TaskId,
-    timeout: Annotated[float | None, typer.Option(min=0, help="Give up after SECONDS.")] = None,
+    timeout_s: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout-s",
+            "--timeout",
+            min=0,
+            help="Give up after SECONDS (the SDK's wait(timeout_s=); --timeout is an alias).",
+        ),
+    ] = None,
 ) -> None:
     """Follow a task until it finishes: exit 0 if completed, 1 if not, 2 on timeout."""
     with opened() as hub:
-        record, finished = _follow(hub, task_id_of(hub, task_id), timeout)
+        record, finished = _follow(hub, task_id_of(hub, task_id), timeout_s)
     if not finished:
         message = f"task {record.id} is still {record.status}"
         render.err().print(Text.assemble(("timed out: ", "bold red"), message))

@@ -131,13 +131,16 @@ class Tasks:
         record = self._store.insert_idempotent(new)
         return record, record.id == new.id
 
-    def publish(self, records: Sequence[TaskRecord]) -> None:
+    def publish(self, records: Sequence[TaskRecord]) -> list[TaskRecord]:
         """Publish what was recorded and is due (those held for later stay held: for their
-        parents or their run_at); a broker failure leaves them to the sweep."""
+        parents or their run_at); a broker failure leaves them to the sweep. Returns the
+        records, in order, as they are after it."""
         at = now()
         due = [record for record in records if not record.held(at)]
-        if due:
-            self._publisher.publish_quietly(due, interactive=True)
+        if not due:
+            return list(records)
+        sent = {r.id: r for r in self._publisher.publish_quietly(due, interactive=True)}
+        return [sent.get(record.id, record) for record in records]
 
     def _insert_and_publish(self, new: NewTask) -> tuple[TaskRecord, bool]:
         record = self._store.insert_idempotent(new)
@@ -170,16 +173,28 @@ class Tasks:
         inputs: Iterable[object],
         ask: Submission | None = None,
     ) -> list[str]:
-        """Insert and publish in batches; returns the new ids in input order."""
+        """:meth:`submit_batch`, returning only the new ids, in input order."""
+        return [record.id for record in self.submit_batch(workspace_id, task_name, inputs, ask)]
+
+    def submit_batch(
+        self,
+        workspace_id: str,
+        task_name: str,
+        inputs: Iterable[object],
+        ask: Submission | None = None,
+    ) -> list[TaskRecord]:
+        """Check every input, then insert and publish in batches; returns the records in input
+        order, as :meth:`submit` does (a broker failure: ``dispatch_error`` set)."""
         ask = ask or Submission()
         if ask.idempotency_key is not None:
             raise ValidationError("idempotency_key", "is not supported by submit_many")
         news = [self.build(workspace_id, task_name, item, ask) for item in inputs]
+        records: list[TaskRecord] = []
         for start in range(0, len(news), SUBMIT_BATCH):
             batch = news[start : start + SUBMIT_BATCH]
             self._store.insert_tasks(batch)
-            self.publish([new.as_record() for new in batch])
-        return [new.id for new in news]
+            records += self.publish([new.as_record() for new in batch])
+        return records
 
     def build(
         self, workspace_id: str, task_name: str, task_input: object, ask: Submission

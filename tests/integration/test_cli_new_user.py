@@ -99,3 +99,12 @@ def test_show_cuts_a_huge_input_and_json_prints_it_whole(migrated: Path) -> None
     assert "998,0" in words and "more characters" in words
     assert f"taskhub show {task_id} --json" in words
     assert show(task_id)["input"]["region"] == region
+
+
+def test_wait_takes_timeout_s_as_the_sdk_does_and_timeout_as_an_alias(migrated: Path) -> None:
+    task_id = submit()
+    for option in ("--timeout-s", "--timeout"):
+        result = run("wait", task_id, option, "0.2")
+        assert result.exit_code == 2, result.output
+        assert "still pending" in result.stderr
+    assert "--timeout-s" in run("wait", "--help").stdout
