@@ -9,6 +9,7 @@ from __future__ import annotations
 import builtins
 import importlib
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 from typing import Any
@@ -57,6 +58,26 @@ from taskhub.worker.sweep import Sweep, Sweeper, SweepReport
 from taskhub.worker.system_tasks import bind_system_tasks
 
 SCHEDULE_MODULE = "beat_schedule"  # code-defined schedules, synced when beat starts
+
+
+@dataclass(frozen=True)
+class Migration:
+    """What ``migrate`` did: the schema's revision before (``None``: empty) and after, and
+    the newest this code has."""
+
+    before: str | None
+    after: str | None
+    head: str | None
+
+    def describe(self) -> str:
+        """``migrated an empty database to 0007 (head)``, ``... from 0005 to 0007 (head)``,
+        or ``database is up to date at 0007 (head)``."""
+        after = f"{self.after}{' (head)' if self.after == self.head else ''}"
+        if self.before is None:
+            return f"migrated an empty database to {after}"
+        if self.before == self.after:
+            return f"database is up to date at {after}"
+        return f"migrated the database from {self.before} to {after}"
 
 
 class TaskHub:
@@ -160,9 +181,12 @@ class TaskHub:
     def workspace_id(self) -> str:
         return self.store.ensure_workspace(self.workspace, now=now())
 
-    def migrate(self) -> None:
-        """Bring the schema to the newest migration (``taskhub db upgrade``)."""
-        db.upgrade(self.settings.resolved_database_url)
+    def migrate(self) -> Migration:
+        """Bring the schema to the newest migration (``taskhub db upgrade``); from which
+        revision (``None``: an empty database) to which."""
+        url = self.settings.resolved_database_url
+        before, after = db.upgrade(url)
+        return Migration(before, after, db.head_revision(url))
 
     def downgrade(self, revision: str) -> None:
         """Take the schema back to ``revision`` (``taskhub db downgrade``)."""

@@ -108,8 +108,8 @@ def beat(loglevel: Annotated[str, typer.Option("--loglevel", "-l")] = "info") ->
 def db_upgrade() -> None:
     """Bring the schema to the newest migration."""
     with opened() as hub:
-        hub.migrate()
-    render.out().print(f"database is up to date: {render.safe_db_url(Settings())}")
+        migration = hub.migrate()
+    render.out().print(f"{migration.describe()}: {render.safe_db_url(Settings())}")
 
 
 @command("downgrade", group=db_app)

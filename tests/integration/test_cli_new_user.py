@@ -4,6 +4,7 @@ notifications, workspaces, keys, migrations and the live bar — on the embedded
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -108,3 +109,21 @@ def test_wait_takes_timeout_s_as_the_sdk_does_and_timeout_as_an_alias(migrated: 
         assert result.exit_code == 2, result.output
         assert "still pending" in result.stderr
     assert "--timeout-s" in run("wait", "--help").stdout
+
+
+# -- db upgrade says what it did -------------------------------------------------------------
+
+
+def test_db_upgrade_says_from_which_revision_to_which(home: Path) -> None:
+    first = run("db", "upgrade")
+    assert first.exit_code == 0, first.output
+    head = re.search(r"migrated an empty database to (\d{4}) \(head\)", first.stdout)
+    assert head, first.stdout
+
+    again = run("db", "upgrade")
+    assert f"database is up to date at {head[1]} (head)" in again.stdout
+
+    previous = f"{int(head[1]) - 1:04d}"
+    assert run("db", "downgrade", previous).exit_code == 0
+    partly = run("db", "upgrade")
+    assert f"migrated the database from {previous} to {head[1]} (head)" in partly.stdout
