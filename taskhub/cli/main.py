@@ -317,7 +317,7 @@ def _follow(hub: TaskHub, task_id: str, timeout_s: float | None) -> tuple[TaskRe
     """Poll the record, updating a live bar; ``(record, finished)``."""
     give_up = None if timeout_s is None else time.monotonic() + timeout_s
     with render.wait_progress() as bar:
-        job = bar.add_task("", total=100, status="")
+        job = bar.add_task("", total=100, status="", percent="")
         while True:
             record = hub.get(task_id)
             render.show_on_bar(bar, job, record)

@@ -13,7 +13,6 @@ from rich.progress import (
     Progress,
     SpinnerColumn,
     TaskID,
-    TaskProgressColumn,
     TextColumn,
 )
 from rich.table import Table
@@ -269,21 +268,40 @@ def _attempts_table(attempts: Sequence[AttemptRecord], task_id: str) -> Table:
     return table
 
 
-def wait_progress() -> Progress:
+def wait_progress(console: Console | None = None) -> Progress:
     """The bar ``taskhub wait`` shows; :func:`show_on_bar` moves it."""
     return Progress(
         SpinnerColumn(),
         TextColumn("{task.fields[status]}"),
         BarColumn(),
-        TaskProgressColumn(),
+        TextColumn("{task.fields[percent]:>4}"),  # blank while waiting for a retry
         TextColumn("{task.description}"),
+        console=console,
     )
 
 
-def show_on_bar(bar: Progress, job: TaskID, record: TaskRecord) -> None:
-    label = record.progress.label or record.progress.message or ""
+def show_on_bar(bar: Progress, job: TaskID, record: TaskRecord, at: datetime | None = None) -> None:
+    """The record on the bar; while it waits to be retried, no percent (it would read 0%) but
+    which attempt comes next and when."""
     status = status_text(record.status).markup
-    bar.update(job, completed=percent_done(record), description=Text(label).markup, status=status)
+    if record.status is Status.RETRYING:
+        label = next_attempt(record, at or datetime.now(UTC))
+        bar.update(job, completed=0, description=Text(label).markup, status=status, percent="")
+        return
+    label = record.progress.label or record.progress.message or ""
+    done = percent_done(record)
+    description = Text(label).markup
+    bar.update(job, completed=done, description=description, status=status, percent=f"{done:.0f}%")
+
+
+def next_attempt(record: TaskRecord, at: datetime) -> str:
+    """``— attempt 2 of 3 at 14:03:07 (in 4 s)``: a retrying task's next execution."""
+    which = f"— attempt {record.attempt + 1} of {record.options.max_retries + 1}"
+    due = record.next_attempt_at
+    if due is None:
+        return which
+    wait_s = max(0, round((due - at).total_seconds()))
+    return f"{which} at {when(due, '%H:%M:%S')} (in {wait_s} s)"
 
 
 def safe_db_url(settings: Settings) -> str:

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from taskhub import Settings, TaskHub
+from taskhub.domain.clock import now
+from taskhub.domain.records import ErrorInfo
 from taskhub.domain.submissions import Submission
 
 from .test_cli import run, show, submit
@@ -127,3 +129,20 @@ def test_db_upgrade_says_from_which_revision_to_which(home: Path) -> None:
     assert run("db", "downgrade", previous).exit_code == 0
     partly = run("db", "upgrade")
     assert f"migrated the database from {previous} to {head[1]} (head)" in partly.stdout
+
+
+# -- the live bar of a task waiting to be retried ----------------------------------------------
+
+
+def test_wait_shows_which_attempt_comes_next_and_when(local_hub: TaskHub) -> None:
+    task_id = submit("--retries", "2")
+    local_hub.store.transition(task_id, "start", {"attempt": 1, "started_at": now()})
+    error = ErrorInfo("ConnectionError", "partner API down", None)
+    retrying = local_hub.lifecycle.schedule_retry(task_id, error, 30)
+    assert retrying is not None and retrying.next_attempt_at is not None
+
+    result = run("wait", task_id[:8], "--timeout-s", "0.3")
+    assert result.exit_code == 2, result.output
+    due = retrying.next_attempt_at.astimezone().strftime("%H:%M:%S")
+    assert re.search(rf"retrying .*— attempt 2 of 3 at {due} \(in (29|30) s\)", result.stdout)
+    assert "0%" not in result.stdout
