@@ -24,6 +24,7 @@ from rich.text import Text
 
 from taskhub.cli import admin as cli_admin
 from taskhub.cli import common as cli_common
+from taskhub.cli import inbox as cli_inbox
 from taskhub.cli import pipelines as cli_pipelines
 from taskhub.cli import render as render
 from taskhub.cli import schedules as cli_schedules
@@ -51,6 +52,7 @@ app.add_typer(db_app, name="db")
 cli_admin.register(app)
 cli_schedules.register(app)
 cli_pipelines.register(app)
+cli_inbox.register(app, cli_admin.workspace_app)
 
 
 def command(

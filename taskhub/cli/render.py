@@ -37,6 +37,7 @@ STATUS_STYLES: dict[str, str] = {
     StepStatus.RUNNING: "blue",
 }
 SHORT_ID = 8
+SHORT_TIME = "%m-%d %H:%M"
 SHOW_MAX_CHARS = 2000  # longer input, messages and tracebacks are cut in `taskhub show`
 
 
@@ -359,10 +360,14 @@ def key_created(key: ApiKey, plaintext: str) -> Group:
 
 
 def keys_table(keys: Sequence[ApiKey]) -> Table:
+    """``taskhub key list`` in 80 columns: the id shortened as in ``taskhub list`` (``key
+    revoke`` takes any unique prefix), the name wrapping rather than squeezed to nothing."""
     table = Table(caption=f"{len(keys)} key(s)", caption_justify="left")
-    for column in ("ID", "Name", "Prefix", "Created", "Revoked"):
-        table.add_column(column, no_wrap=column != "Name")
+    table.add_column("ID", no_wrap=True, min_width=SHORT_ID)
+    table.add_column("Name", min_width=16, overflow="fold")
+    for column in ("Prefix", "Created", "Revoked"):
+        table.add_column(column, no_wrap=True)
     for k in keys:
-        row = (k.id, Text(k.name), k.prefix + "…", when(k.created_at), when(k.revoked_at))
-        table.add_row(*row)
+        created, revoked = when(k.created_at, SHORT_TIME), when(k.revoked_at, SHORT_TIME)
+        table.add_row(k.id[:SHORT_ID], Text(k.name), k.prefix + "…", created, revoked)
     return table

@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 
 from taskhub import Settings, TaskHub
+from taskhub.cli import main as cli
 from taskhub.domain.clock import now
 from taskhub.domain.records import ErrorInfo
 from taskhub.domain.submissions import Submission
 
-from .test_cli import run, show, submit
+from .test_cli import run, runner, show, submit
 
 
 @pytest.fixture
@@ -146,3 +147,51 @@ def test_wait_shows_which_attempt_comes_next_and_when(local_hub: TaskHub) -> Non
     due = retrying.next_attempt_at.astimezone().strftime("%H:%M:%S")
     assert re.search(rf"retrying .*— attempt 2 of 3 at {due} \(in (29|30) s\)", result.stdout)
     assert "0%" not in result.stdout
+
+
+# -- notifications, workspaces, keys -----------------------------------------------------------
+
+
+def test_notifications_are_listed_and_marked_read(migrated: Path) -> None:
+    first, second = submit(), submit()
+    for task_id in (first, second):
+        assert run("cancel", task_id).exit_code == 0
+
+    listed = run("notifications")  # the default: list
+    assert listed.exit_code == 0, listed.output
+    assert first[:8] in listed.stdout and second[:8] in listed.stdout and "2 of 2" in listed.stdout
+    unread = json.loads(run("notifications", "list", "--unread", "--json").stdout)
+    assert [n["task_id"] for n in unread["items"]] == [second, first]  # newest first
+    assert {n["outcome"] for n in unread["items"]} == {"cancelled"}
+
+    newest = str(unread["items"][0]["id"])
+    assert run("notifications", "read", newest).exit_code == 0
+    left = json.loads(run("notifications", "list", "--unread", "--json").stdout)["items"]
+    assert [n["task_id"] for n in left] == [first]
+    assert "marked 1 notification(s) read" in run("notifications", "read-all").stdout
+    assert json.loads(run("notifications", "list", "--unread", "--json").stdout)["total"] == 0
+    assert run("notifications", "read", "999999").exit_code == 3
+
+
+def test_workspace_list_shows_every_workspace(migrated: Path) -> None:
+    assert run("workspace", "create", "acme", "--plan", "growth").exit_code == 0
+    assert run("workspace", "create", "zeta").exit_code == 0
+    listed = run("workspace", "list")
+    assert listed.exit_code == 0, listed.output
+    assert re.search(r"acme\s+│\s+growth\s+│\s+1", listed.stdout), listed.stdout
+    assert "zeta" in listed.stdout and "2 workspace(s)" in listed.stdout
+    found = json.loads(run("workspace", "list", "--json").stdout)
+    assert [(w["name"], w["plan"], w["live_keys"]) for w in found] == [
+        ("acme", "growth", 1),
+        ("zeta", "starter", 1),
+    ]
+
+
+def test_key_list_keeps_the_names_readable_on_80_columns(migrated: Path) -> None:
+    assert run("workspace", "create", "acme").exit_code == 0
+    assert run("key", "create", "-w", "acme", "--name", "reporting-service").exit_code == 0
+    listed = runner.invoke(cli.app, ["key", "list", "-w", "acme"], env={"COLUMNS": "80"})
+    assert listed.exit_code == 0, listed.output
+    assert "reporting-service" in listed.stdout and "default" in listed.stdout
+    assert max(len(line) for line in listed.stdout.splitlines()) <= 80
+    assert all(line.endswith(("┓", "┃", "┩", "│", "┘")) for line in listed.stdout.splitlines()[:-1])
