@@ -171,7 +171,7 @@ def bench_pipeline(
 
 
 def completed(hub: TaskHub) -> int:
-    return hub.list(status="completed", limit=1)[1]
+    return hub.list(status="completed", limit=1).total
 
 
 def bench_flat(hub: TaskHub, nodes: int, repeat: int, proc: Worker) -> list[Run]:

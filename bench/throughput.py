@@ -112,7 +112,7 @@ def reset(hub: TaskHub) -> None:
 
 
 def completed(hub: TaskHub) -> int:
-    return hub.list(status="completed", limit=1)[1]
+    return hub.list(status="completed", limit=1).total
 
 
 def record_times(hub: TaskHub) -> Times:

@@ -24,6 +24,7 @@ from taskhub.domain.errors import (
     UnknownTaskError,
     ValidationError,
 )
+from taskhub.domain.paging import Page
 from taskhub.domain.records import Notification, Output, TaskRecord
 from taskhub.domain.registry import TaskDefinition, task_name
 from taskhub.domain.serialize import record_from_dict
@@ -107,8 +108,8 @@ class TaskHubClient:
         deadline: datetime | None = None,
         run_at: datetime | None = None,
         countdown: Seconds | None = None,
-    ) -> builtins.list[str]:
-        """One ``submit`` per input (the API has no bulk submit)."""
+    ) -> builtins.list[TaskRecord]:
+        """One ``submit`` per input (the API has no bulk submit); their records."""
         return [
             self.submit(
                 task,
@@ -121,7 +122,7 @@ class TaskHubClient:
                 deadline=deadline,
                 run_at=run_at,
                 countdown=countdown,
-            ).id
+            )
             for item in inputs
         ]
 
@@ -135,14 +136,18 @@ class TaskHubClient:
         task: str | None = None,
         limit: int = 25,
         skip: int = 0,
-    ) -> tuple[builtins.list[TaskRecord], int]:
+        after: str | None = None,
+    ) -> Page:
         params: dict[str, Any] = {"limit": limit, "skip": skip}
+        if after is not None:
+            params["after"] = after
         if status is not None:
             params["status"] = Status(status).value
         if task is not None:
             params["task"] = task
         page = self._call("GET", "/tasks", params=params)
-        return [record_from_dict(item) for item in page["items"]], int(page["total"])
+        items = [record_from_dict(item) for item in page["items"]]
+        return Page(items, int(page["total"]), limit, skip, page.get("next_cursor"))
 
     def output(self, task_id: str, name: str = "result") -> Output:
         reply = self._send("GET", f"/tasks/{task_id}/outputs/{name}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import builtins
 import importlib
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 from typing import Any
@@ -17,7 +18,7 @@ from taskhub.domain.canvas import Canvas
 from taskhub.domain.clock import now
 from taskhub.domain.code_schedules import parse_beat_schedule
 from taskhub.domain.outputs import OutputCodec
-from taskhub.domain.paging import TaskFilter
+from taskhub.domain.paging import Page, TaskFilter
 from taskhub.domain.pipelines import Graph
 from taskhub.domain.records import Notification, Output, TaskRecord
 from taskhub.domain.registry import REGISTRY, TaskDefinition, task_name
@@ -61,6 +62,26 @@ from taskhub.worker.sweep import Sweep, Sweeper, SweepReport
 from taskhub.worker.system_tasks import bind_system_tasks
 
 SCHEDULE_MODULE = "beat_schedule"  # code-defined schedules, synced when beat starts
+
+
+@dataclass(frozen=True)
+class Migration:
+    """What ``migrate`` did: the schema's revision before (``None``: empty) and after, and
+    the newest this code has."""
+
+    before: str | None
+    after: str | None
+    head: str | None
+
+    def describe(self) -> str:
+        """``migrated an empty database to 0007 (head)``, ``... from 0005 to 0007 (head)``,
+        or ``database is up to date at 0007 (head)``."""
+        after = f"{self.after}{' (head)' if self.after == self.head else ''}"
+        if self.before is None:
+            return f"migrated an empty database to {after}"
+        if self.before == self.after:
+            return f"database is up to date at {after}"
+        return f"migrated the database from {self.before} to {after}"
 
 
 class TaskHub:
@@ -176,9 +197,12 @@ class TaskHub:
     def workspace_id(self) -> str:
         return self.store.ensure_workspace(self.workspace, now=now())
 
-    def migrate(self) -> None:
-        """Bring the schema to the newest migration (``taskhub db upgrade``)."""
-        db.upgrade(self.settings.resolved_database_url)
+    def migrate(self) -> Migration:
+        """Bring the schema to the newest migration (``taskhub db upgrade``); from which
+        revision (``None``: an empty database) to which."""
+        url = self.settings.resolved_database_url
+        before, after = db.upgrade(url)
+        return Migration(before, after, db.head_revision(url))
 
     def downgrade(self, revision: str) -> None:
         """Take the schema back to ``revision`` (``taskhub db downgrade``)."""
@@ -245,8 +269,8 @@ class TaskHub:
         deadline: datetime | None = None,
         run_at: datetime | None = None,
         countdown: Seconds | None = None,
-    ) -> list[str]:
-        """Record and queue one task per input, in batches; returns their ids."""
+    ) -> builtins.list[TaskRecord]:
+        """Record and queue one task per input, in batches; returns their records."""
         ask = Submission(
             name,
             priority,
@@ -257,7 +281,7 @@ class TaskHub:
             scheduled_for=run_at,
             countdown=countdown,
         )
-        return self.tasks.submit_many(self.workspace_id, task_name(task), inputs, ask)
+        return self.tasks.submit_batch(self.workspace_id, task_name(task), inputs, ask)
 
     def get(self, task_id: str) -> TaskRecord:
         return self.tasks.get(self.workspace_id, task_id)
@@ -269,11 +293,11 @@ class TaskHub:
         task: str | None = None,
         limit: int = 25,
         skip: int = 0,
-    ) -> tuple[builtins.list[TaskRecord], int]:
+        after: str | None = None,
+    ) -> Page:
         wanted = Status(status) if status is not None else None
         where = TaskFilter(self.workspace_id, status=wanted, task_name=task)
-        page = self.tasks.list_tasks(where, limit=limit, skip=skip)
-        return page.items, page.total
+        return self.tasks.list_tasks(where, limit=limit, skip=skip, after=after)
 
     def output(self, task_id: str, name: str = "result") -> Output:
         return self.tasks.output(self.workspace_id, task_id, name)

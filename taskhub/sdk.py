@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from taskhub.domain.paging import Page
 from taskhub.domain.records import Notification, Output, TaskRecord
 from taskhub.domain.registry import TaskDefinition
 from taskhub.domain.states import Status
@@ -66,8 +67,10 @@ class TaskhubSDK(Protocol):
         deadline: datetime | None = None,
         run_at: datetime | None = None,
         countdown: Seconds | None = None,
-    ) -> builtins.list[str]:
-        """Record and queue one task per input, with the same options; returns their ids."""
+    ) -> builtins.list[TaskRecord]:
+        """Record and queue one task per input, with the same options (no idempotency key);
+        every input is checked before any is written. Returns their records, in input
+        order, as :meth:`submit` does."""
         ...
 
     def get(self, task_id: str) -> TaskRecord:
@@ -81,8 +84,11 @@ class TaskhubSDK(Protocol):
         task: str | None = None,
         limit: int = 25,
         skip: int = 0,
-    ) -> tuple[builtins.list[TaskRecord], int]:
-        """A page of tasks, newest first, and how many match in all."""
+        after: str | None = None,
+    ) -> Page:
+        """A page of tasks, newest first: ``items``, ``total`` (how many match in all),
+        ``limit``, ``skip`` and ``next_cursor`` (pass it as ``after`` for the next page; ``None``
+        at the end)."""
         ...
 
     def output(self, task_id: str, name: str = "result") -> Output:

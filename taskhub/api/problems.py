@@ -79,10 +79,16 @@ def from_taskhub_error(request: Request, exc: TaskhubError) -> JSONResponse:
     return problem(503, "Service unavailable", str(exc), request)
 
 
-def from_request_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+async def from_request_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
     errors = [_field_error(error) for error in exc.errors()]
-    if any(error["type"] == "json_invalid" for error in exc.errors()):
-        return problem(400, "Bad request", "the body is not valid JSON", request, errors=errors)
+    malformed = next((e for e in exc.errors() if e["type"] == "json_invalid"), None)
+    if malformed is not None:
+        message = _where_malformed(malformed, await request.body())
+        return _body_problem(400, "Bad request", message, request)
+    not_object = next((e for e in exc.errors() if _is_whole_body(e)), None)
+    if not_object is not None:
+        message = _expected_object(not_object, request.headers.get("content-type"))
+        return _body_problem(422, "Invalid input", message, request)
     first = errors[0] if errors else {"field": "", "message": "invalid request"}
     return problem(
         422,
@@ -92,6 +98,41 @@ def from_request_validation(request: Request, exc: RequestValidationError) -> JS
         field=first["field"],
         errors=errors,
     )
+
+
+JSON_TYPES = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
+
+
+def _body_problem(status: int, title: str, message: str, request: Request) -> JSONResponse:
+    """A problem with the body as a whole: ``field`` is ``body``."""
+    error = {"field": "body", "message": message, "type": "body"}
+    return problem(status, title, f"body: {message}", request, field="body", errors=[error])
+
+
+def _is_whole_body(error: Any) -> bool:
+    """The body as a whole is not the object the route takes (not JSON, or not an object)."""
+    return tuple(error.get("loc", ())) == ("body",) and error.get("type") != "missing"
+
+
+def _where_malformed(error: Any, body: bytes) -> str:
+    """``body: malformed JSON at line 2, column 12: Expecting ...`` from the decoder's offset."""
+    text = body.decode("utf-8", errors="replace")
+    loc = error.get("loc", ())
+    offset = loc[1] if len(loc) > 1 and isinstance(loc[1], int) else len(text)
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    reason = str((error.get("ctx") or {}).get("error") or error.get("msg", "")).rstrip(".")
+    return f"malformed JSON at line {line}, column {column}: {reason}"
+
+
+def _expected_object(error: Any, content_type: str | None) -> str:
+    """What the route expected instead: a JSON object, sent as ``application/json``."""
+    given = error.get("input")
+    if isinstance(given, bytes | str):  # not read as JSON: no JSON content type
+        sent = f"Content-Type {content_type}" if content_type else "no Content-Type"
+        return f"expected a JSON object sent with Content-Type: application/json, got {sent}"
+    kind = "null" if given is None else JSON_TYPES.get(type(given), "a number")
+    return f"expected a JSON object, got {kind}"
 
 
 LOCATIONS = ("body", "query", "path", "header", "cookie")

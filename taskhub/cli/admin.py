@@ -83,10 +83,12 @@ def key_list(workspace: WorkspaceName) -> None:
 
 @command(key_app, "revoke")
 def key_revoke(
-    key_id: Annotated[str, typer.Argument(help="The key's id (see `key list`).")],
+    key_id: Annotated[str, typer.Argument(help="The key's id or a unique prefix (`key list`).")],
     workspace: WorkspaceName,
 ) -> None:
     """Revoke an API key: requests with it get 401 from now on."""
     with opened() as hub:
-        hub.accounts.revoke_key(hub.accounts.workspace_named(workspace).id, key_id)
+        owner = hub.accounts.workspace_named(workspace).id
+        key_id = hub.accounts.key_id_of(owner, key_id)
+        hub.accounts.revoke_key(owner, key_id)
     render.out().print(f"revoked key {key_id}")

@@ -91,6 +91,12 @@ def opened(settings: Settings | None = None) -> Iterator[TaskHub]:
         hub.close()
 
 
+def task_id_of(hub: TaskHub, ref: str) -> str:
+    """The whole id of the task ``ref`` names: its id, or any unique prefix of it (``taskhub
+    list`` shows the first 8 characters)."""
+    return hub.tasks.resolve_id(hub.workspace_id, ref)
+
+
 def workspace_of(hub: TaskHub) -> Workspace:
     """The hub's workspace with its plan (made, on Starter, if it does not exist yet): what a
     plan-gated command acts for."""

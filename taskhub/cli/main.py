@@ -24,10 +24,11 @@ from rich.text import Text
 
 from taskhub.cli import admin as cli_admin
 from taskhub.cli import common as cli_common
+from taskhub.cli import inbox as cli_inbox
 from taskhub.cli import pipelines as cli_pipelines
 from taskhub.cli import render as render
 from taskhub.cli import schedules as cli_schedules
-from taskhub.cli.common import EXIT_TIMEOUT, opened, warn_if_unpublished
+from taskhub.cli.common import EXIT_TIMEOUT, opened, task_id_of, warn_if_unpublished
 from taskhub.domain.clock import now
 from taskhub.domain.records import TaskRecord
 from taskhub.domain.serialize import record_to_dict
@@ -51,6 +52,7 @@ app.add_typer(db_app, name="db")
 cli_admin.register(app)
 cli_schedules.register(app)
 cli_pipelines.register(app)
+cli_inbox.register(app, cli_admin.workspace_app)
 
 
 def command(
@@ -60,7 +62,10 @@ def command(
     return cli_common.command(group, name, help=help)
 
 
-TaskId = Annotated[str, typer.Argument(help="The task's id.", show_default=False)]
+TaskId = Annotated[
+    str,
+    typer.Argument(help="The task's id, or a unique prefix (4+ characters).", show_default=False),
+]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 Concurrency = Annotated[
     int | None, typer.Option("--concurrency", "-c", min=1, help="Worker processes.")
@@ -105,8 +110,8 @@ def beat(loglevel: Annotated[str, typer.Option("--loglevel", "-l")] = "info") ->
 def db_upgrade() -> None:
     """Bring the schema to the newest migration."""
     with opened() as hub:
-        hub.migrate()
-    render.out().print(f"database is up to date: {render.safe_db_url(Settings())}")
+        migration = hub.migrate()
+    render.out().print(f"{migration.describe()}: {render.safe_db_url(Settings())}")
 
 
 @command("downgrade", group=db_app)
@@ -223,7 +228,9 @@ def submit(
     ] = None,
     depends_on: Annotated[
         list[str] | None,
-        typer.Option("--depends-on", help="A task id it waits for (repeat for several)."),
+        typer.Option(
+            "--depends-on", help="A task id (or unique prefix) it waits for (repeat for several)."
+        ),
     ] = None,
     as_json: AsJson = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the id.")] = False,
@@ -244,7 +251,7 @@ def submit(
             deadline=when,
             idempotency_key=idempotency_key,
             run_at=run_at,
-            depends_on=depends_on or None,
+            depends_on=[task_id_of(hub, ref) for ref in depends_on or ()] or None,
         )
     warn_if_unpublished(record)
     if as_json:
@@ -265,19 +272,19 @@ def list_(
 ) -> None:
     """List tasks, newest first."""
     with opened() as hub:
-        records, total = hub.list(status=status, task=task, limit=limit, skip=skip)
+        page = hub.list(status=status, task=task, limit=limit, skip=skip)
     if as_json:
-        items = [record_to_dict(r) for r in records]
-        render.print_json({"items": items, "total": total, "limit": limit, "skip": skip})
+        items = [record_to_dict(r) for r in page.items]
+        render.print_json({"items": items, "total": page.total, "limit": limit, "skip": skip})
     else:
-        render.out().print(render.tasks_table(records, total, skip))
+        render.out().print(render.tasks_table(page.items, page.total, skip))
 
 
 @command()
 def show(task_id: TaskId, as_json: AsJson = False) -> None:
     """Show one task: status, progress, steps, attempts, outputs, error."""
     with opened() as hub:
-        record = hub.get(task_id)
+        record = hub.get(task_id_of(hub, task_id))
     if as_json:
         render.print_json(record_to_dict(record))
     else:
@@ -287,13 +294,21 @@ def show(task_id: TaskId, as_json: AsJson = False) -> None:
 @command()
 def wait(
     task_id: TaskId,
-    timeout: Annotated[float | None, typer.Option(min=0, help="Give up after SECONDS.")] = None,
+    timeout_s: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout-s",
+            "--timeout",
+            min=0,
+            help="Give up after SECONDS (the SDK's wait(timeout_s=); --timeout is an alias).",
+        ),
+    ] = None,
 ) -> None:
     """Follow a task until it finishes: exit 0 if completed, 1 if not, 2 on timeout."""
     with opened() as hub:
-        record, finished = _follow(hub, task_id, timeout)
+        record, finished = _follow(hub, task_id_of(hub, task_id), timeout_s)
     if not finished:
-        message = f"task {task_id} is still {record.status}"
+        message = f"task {record.id} is still {record.status}"
         render.err().print(Text.assemble(("timed out: ", "bold red"), message))
         raise typer.Exit(EXIT_TIMEOUT)
     render.out().print(render.finished(record))
@@ -304,7 +319,7 @@ def _follow(hub: TaskHub, task_id: str, timeout_s: float | None) -> tuple[TaskRe
     """Poll the record, updating a live bar; ``(record, finished)``."""
     give_up = None if timeout_s is None else time.monotonic() + timeout_s
     with render.wait_progress() as bar:
-        job = bar.add_task("", total=100, status="")
+        job = bar.add_task("", total=100, status="", percent="")
         while True:
             record = hub.get(task_id)
             render.show_on_bar(bar, job, record)
@@ -326,7 +341,7 @@ ACTIONS: dict[str, tuple[Callable[[TaskHub, str], TaskRecord], str]] = {
 def _action_command(name: str, act: Callable[[TaskHub, str], TaskRecord], help: str) -> None:
     def run(task_id: TaskId) -> None:
         with opened() as hub, cli_common.publish_reported_here():
-            record = act(hub, task_id)
+            record = act(hub, task_id_of(hub, task_id))
         warn_if_unpublished(record)
         render.out().print(render.task_line(record, requests=True))
 
@@ -344,7 +359,7 @@ def output(
 ) -> None:
     """Print one of a task's named outputs."""
     with opened() as hub:
-        content = hub.output(task_id, name).content
+        content = hub.output(task_id_of(hub, task_id), name).content
     typer.echo(content, nl=not content.endswith("\n"))
 
 

@@ -13,7 +13,6 @@ from rich.progress import (
     Progress,
     SpinnerColumn,
     TaskID,
-    TaskProgressColumn,
     TextColumn,
 )
 from rich.table import Table
@@ -38,6 +37,8 @@ STATUS_STYLES: dict[str, str] = {
     StepStatus.RUNNING: "blue",
 }
 SHORT_ID = 8
+SHORT_TIME = "%m-%d %H:%M"
+SHOW_MAX_CHARS = 2000  # longer input, messages and tracebacks are cut in `taskhub show`
 
 
 def status_text(status: str) -> Text:
@@ -181,15 +182,23 @@ def record_view(record: TaskRecord) -> Group:
     """Everything ``taskhub show`` prints about one task."""
     parts: list[RenderableType] = [_fields(record)]
     if record.steps:
-        parts.append(_steps_table(record.steps))
+        parts.append(_steps_table(record.steps, record.id))
     if record.attempts:
-        parts.append(_attempts_table(record.attempts))
+        parts.append(_attempts_table(record.attempts, record.id))
     if record.error is not None:
-        body = Text(str(record.error), style="bold red")
+        body = Text(clipped(str(record.error), record.id), style="bold red")
         if record.error.traceback:
-            body.append("\n\n" + record.error.traceback.rstrip(), style="red")
+            body.append("\n\n" + clipped(record.error.traceback.rstrip(), record.id), style="red")
         parts.append(Panel(body, title="Error", title_align="left", border_style="red"))
     return Group(*parts)
+
+
+def clipped(text: str, task_id: str, limit: int = SHOW_MAX_CHARS) -> str:
+    """``text``, or its first ``limit`` characters and how to see the rest."""
+    if len(text) <= limit:
+        return text
+    rest = f"{len(text) - limit:,} more characters"
+    return f"{text[:limit]}… ({rest}: `taskhub show {task_id} --json` prints everything)"
 
 
 def _fields(r: TaskRecord) -> Table:
@@ -207,7 +216,7 @@ def _fields(r: TaskRecord) -> Table:
         f"retry delay {o.retry_delay_s:g} s x{o.retry_backoff:g}",
         "Deadline": when(o.deadline) or None,
         "Idempotency key": r.idempotency_key,
-        "Input": json.dumps(r.input, ensure_ascii=False),
+        "Input": clipped(json.dumps(r.input, ensure_ascii=False), r.id),
         "Outputs": ", ".join(r.output_names) or None,
     }
     rows.update(_timestamps(r))
@@ -239,42 +248,61 @@ def _timestamps(r: TaskRecord) -> dict[str, str | Text | None]:
     }
 
 
-def _steps_table(steps: Sequence[StepRecord]) -> Table:
+def _steps_table(steps: Sequence[StepRecord], task_id: str) -> Table:
     table = Table(title="Steps", title_justify="left")
     for column in ("#", "Step", "Status", "Started", "Finished", "Detail"):
         table.add_column(column)
     for s in steps:
         row = (str(s.position), Text(s.name), status_text(s.status), when(s.started_at))
-        table.add_row(*row, when(s.finished_at), Text(s.detail or ""))
+        table.add_row(*row, when(s.finished_at), Text(clipped(s.detail or "", task_id)))
     return table
 
 
-def _attempts_table(attempts: Sequence[AttemptRecord]) -> Table:
+def _attempts_table(attempts: Sequence[AttemptRecord], task_id: str) -> Table:
     table = Table(title="Attempts", title_justify="left")
     for column in ("Run", "#", "Worker", "Started", "Finished", "Error"):
         table.add_column(column)
     for a in attempts:
-        error = Text(str(a.error), style="red") if a.error else Text("")
+        error = Text(clipped(str(a.error), task_id), style="red") if a.error else Text("")
         row = (str(a.run), str(a.attempt), a.worker or "", when(a.started_at))
         table.add_row(*row, when(a.finished_at), error)
     return table
 
 
-def wait_progress() -> Progress:
+def wait_progress(console: Console | None = None) -> Progress:
     """The bar ``taskhub wait`` shows; :func:`show_on_bar` moves it."""
     return Progress(
         SpinnerColumn(),
         TextColumn("{task.fields[status]}"),
         BarColumn(),
-        TaskProgressColumn(),
+        TextColumn("{task.fields[percent]:>4}"),  # blank while waiting for a retry
         TextColumn("{task.description}"),
+        console=console,
     )
 
 
-def show_on_bar(bar: Progress, job: TaskID, record: TaskRecord) -> None:
-    label = record.progress.label or record.progress.message or ""
+def show_on_bar(bar: Progress, job: TaskID, record: TaskRecord, at: datetime | None = None) -> None:
+    """The record on the bar; while it waits to be retried, no percent (it would read 0%) but
+    which attempt comes next and when."""
     status = status_text(record.status).markup
-    bar.update(job, completed=percent_done(record), description=Text(label).markup, status=status)
+    if record.status is Status.RETRYING:
+        label = next_attempt(record, at or datetime.now(UTC))
+        bar.update(job, completed=0, description=Text(label).markup, status=status, percent="")
+        return
+    label = record.progress.label or record.progress.message or ""
+    done = percent_done(record)
+    description = Text(label).markup
+    bar.update(job, completed=done, description=description, status=status, percent=f"{done:.0f}%")
+
+
+def next_attempt(record: TaskRecord, at: datetime) -> str:
+    """``— attempt 2 of 3 at 14:03:07 (in 4 s)``: a retrying task's next execution."""
+    which = f"— attempt {record.attempt + 1} of {record.options.max_retries + 1}"
+    due = record.next_attempt_at
+    if due is None:
+        return which
+    wait_s = max(0, round((due - at).total_seconds()))
+    return f"{which} at {when(due, '%H:%M:%S')} (in {wait_s} s)"
 
 
 def safe_db_url(settings: Settings) -> str:
@@ -332,10 +360,14 @@ def key_created(key: ApiKey, plaintext: str) -> Group:
 
 
 def keys_table(keys: Sequence[ApiKey]) -> Table:
+    """``taskhub key list`` in 80 columns: the id shortened as in ``taskhub list`` (``key
+    revoke`` takes any unique prefix), the name wrapping rather than squeezed to nothing."""
     table = Table(caption=f"{len(keys)} key(s)", caption_justify="left")
-    for column in ("ID", "Name", "Prefix", "Created", "Revoked"):
-        table.add_column(column, no_wrap=column != "Name")
+    table.add_column("ID", no_wrap=True, min_width=SHORT_ID)
+    table.add_column("Name", min_width=16, overflow="fold")
+    for column in ("Prefix", "Created", "Revoked"):
+        table.add_column(column, no_wrap=True)
     for k in keys:
-        row = (k.id, Text(k.name), k.prefix + "…", when(k.created_at), when(k.revoked_at))
-        table.add_row(*row)
+        created, revoked = when(k.created_at, SHORT_TIME), when(k.revoked_at, SHORT_TIME)
+        table.add_row(k.id[:SHORT_ID], Text(k.name), k.prefix + "…", created, revoked)
     return table

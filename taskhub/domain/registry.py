@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, overload
@@ -21,6 +22,8 @@ from taskhub.domain.inputs import InputModel, input_model
 F = TypeVar("F", bound=Callable[..., Any])
 
 PRIORITY_MIN, PRIORITY_MAX, DEFAULT_PRIORITY = 0, 9, 5
+MAX_TITLE_CHARS = 120  # a default display name longer than this is cut, with an ellipsis
+SENTENCE_END = re.compile(r"(?<=[.!?])\s")
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,25 @@ class TaskDefinition:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.fn(*args, **kwargs)
+
+    @property
+    def title(self) -> str:
+        """The display name of its tasks when none is given: :func:`summary` of its
+        description (the docstring), else its name."""
+        return summary(self.description) or self.name
+
+
+def summary(description: str, limit: int = MAX_TITLE_CHARS) -> str:
+    """A docstring's summary line: its first paragraph on one line (a summary may wrap), only
+    the first sentence when that paragraph has more, cut to ``limit`` with an ellipsis."""
+    paragraph = " ".join(description.strip().split("\n\n")[0].split())
+    sentence = SENTENCE_END.split(paragraph, maxsplit=1)[0]
+    if len(sentence) <= limit:
+        return sentence
+    cut = sentence[: limit - 1]
+    if not sentence[limit - 1].isspace():
+        cut = cut.rsplit(" ", 1)[0]  # no half word
+    return cut.rstrip(",;: ") + "…"
 
 
 REGISTRY: dict[str, TaskDefinition] = {}

@@ -142,8 +142,7 @@ def _due(ask: Submission, now: datetime) -> datetime | None:
 
 def _name(name: str | None, d: TaskDefinition) -> str:
     if name is None:
-        first_line = d.description.strip().splitlines()[0] if d.description.strip() else ""
-        return first_line[:MAX_NAME_CHARS] or d.name
+        return d.title[:MAX_NAME_CHARS]
     if not isinstance(name, str) or not name.strip():
         raise ValidationError("name", "must be a non-empty string")
     if len(name) > MAX_NAME_CHARS:

@@ -12,7 +12,7 @@ import secrets
 import uuid
 
 from taskhub.domain.clock import now
-from taskhub.domain.errors import AuthError, ValidationError
+from taskhub.domain.errors import AuthError, NotFoundError, ValidationError
 from taskhub.domain.plans import Plan
 from taskhub.domain.records import ApiKey, Workspace
 from taskhub.store.accounts import AccountStore
@@ -69,12 +69,26 @@ class Accounts:
             raise AuthError("the API key of this session was revoked")
         return workspace
 
+    def workspaces(self) -> list[tuple[Workspace, int]]:
+        """Every workspace (the operator's view), by name, with its number of live keys."""
+        return self._store.workspaces()
+
     def workspace_named(self, name: str) -> Workspace:
         return self._store.workspace(name=name)
 
     def list_keys(self, workspace_id: str) -> list[ApiKey]:
         """The workspace's keys, oldest first, revoked ones included (never the key itself)."""
         return self._store.keys(workspace_id)
+
+    def key_id_of(self, workspace_id: str, ref: str) -> str:
+        """The id of the workspace's one key whose id starts with ``ref`` (``key list`` shows
+        8 characters); ``NotFoundError`` if none, ``ValidationError`` if several."""
+        ids = [key.id for key in self._store.keys(workspace_id) if key.id.startswith(ref)]
+        if not ref or not ids:
+            raise NotFoundError("api key", ref)
+        if len(ids) > 1:
+            raise ValidationError("key_id", f"{ref!r} is ambiguous: {', '.join(ids)}")
+        return ids[0]
 
     def revoke_key(self, workspace_id: str, key_id: str) -> None:
         """Revoke a live key of the workspace; ``NotFoundError`` if it has none with that id."""

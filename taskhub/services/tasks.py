@@ -6,6 +6,7 @@ state machine owns transitions, the dispatcher owns publishing.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -34,6 +35,10 @@ SUBMIT_BATCH = 1000
 PENDING_KEY = "taskhub.pending_publish"
 MAX_LIST_LIMIT = 1000
 BULK_MAX = 10_000  # the most tasks one bulk action touches
+MIN_ID_PREFIX = 4  # the shortest prefix of a task id that :meth:`Tasks.resolve_id` looks up
+MAX_CANDIDATES = 10  # the ids an ambiguous prefix lists
+ID_LENGTH = 36  # a uuid4's text
+ID_CHARS = re.compile(r"[0-9a-f-]+")
 NO_STEPS = (
     "it has no steps: a running task pauses only at a step boundary; "
     "declare steps=(...) on @task or cancel it"
@@ -126,13 +131,16 @@ class Tasks:
         record = self._store.insert_idempotent(new)
         return record, record.id == new.id
 
-    def publish(self, records: Sequence[TaskRecord]) -> None:
+    def publish(self, records: Sequence[TaskRecord]) -> list[TaskRecord]:
         """Publish what was recorded and is due (those held for later stay held: for their
-        parents or their run_at); a broker failure leaves them to the sweep."""
+        parents or their run_at); a broker failure leaves them to the sweep. Returns the
+        records, in order, as they are after it."""
         at = now()
         due = [record for record in records if not record.held(at)]
-        if due:
-            self._publisher.publish_quietly(due, interactive=True)
+        if not due:
+            return list(records)
+        sent = {r.id: r for r in self._publisher.publish_quietly(due, interactive=True)}
+        return [sent.get(record.id, record) for record in records]
 
     def _insert_and_publish(self, new: NewTask) -> tuple[TaskRecord, bool]:
         record = self._store.insert_idempotent(new)
@@ -165,16 +173,28 @@ class Tasks:
         inputs: Iterable[object],
         ask: Submission | None = None,
     ) -> list[str]:
-        """Insert and publish in batches; returns the new ids in input order."""
+        """:meth:`submit_batch`, returning only the new ids, in input order."""
+        return [record.id for record in self.submit_batch(workspace_id, task_name, inputs, ask)]
+
+    def submit_batch(
+        self,
+        workspace_id: str,
+        task_name: str,
+        inputs: Iterable[object],
+        ask: Submission | None = None,
+    ) -> list[TaskRecord]:
+        """Check every input, then insert and publish in batches; returns the records in input
+        order, as :meth:`submit` does (a broker failure: ``dispatch_error`` set)."""
         ask = ask or Submission()
         if ask.idempotency_key is not None:
             raise ValidationError("idempotency_key", "is not supported by submit_many")
         news = [self.build(workspace_id, task_name, item, ask) for item in inputs]
+        records: list[TaskRecord] = []
         for start in range(0, len(news), SUBMIT_BATCH):
             batch = news[start : start + SUBMIT_BATCH]
             self._store.insert_tasks(batch)
-            self.publish([new.as_record() for new in batch])
-        return [new.id for new in news]
+            records += self.publish([new.as_record() for new in batch])
+        return records
 
     def build(
         self, workspace_id: str, task_name: str, task_input: object, ask: Submission
@@ -194,6 +214,28 @@ class Tasks:
 
     def get(self, workspace_id: str, task_id: str) -> TaskRecord:
         return self._store.get(task_id, workspace_id, detail=True)
+
+    def resolve_id(self, workspace_id: str, ref: str) -> str:
+        """The id of the workspace's one task whose id starts with ``ref`` (a whole id is
+        returned as it is). Fewer than :data:`MIN_ID_PREFIX` characters, or a prefix several
+        ids start with, is a ``ValidationError`` listing them; none, a ``NotFoundError``."""
+        prefix = ref.strip().lower()
+        if len(prefix) >= ID_LENGTH or not ID_CHARS.fullmatch(prefix):
+            return ref  # a whole id, or not an id at all: the lookup says it is not found
+        if len(prefix) < MIN_ID_PREFIX:
+            raise ValidationError(
+                "task_id", f"{ref!r} is too short: give at least {MIN_ID_PREFIX} characters"
+            )
+        ids = self._queries.ids_starting_with(workspace_id, prefix, limit=MAX_CANDIDATES + 1)
+        if not ids:
+            raise NotFoundError("task", ref)
+        if len(ids) > 1:
+            more = ", ..." if len(ids) > MAX_CANDIDATES else ""
+            listed = ", ".join(ids[:MAX_CANDIDATES]) + more
+            raise ValidationError(
+                "task_id", f"{ref!r} is ambiguous, it starts several task ids: {listed}"
+            )
+        return ids[0]
 
     def list_tasks(
         self,

@@ -7,7 +7,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, insert, select, update
+from sqlalchemy import RowMapping, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from taskhub.domain.errors import ConflictError, NotFoundError, StoreError
@@ -40,6 +40,14 @@ class AccountStore:
         if row is None:
             raise NotFoundError("workspace", ident or name or "")
         return Workspace(**row._mapping)
+
+    def workspaces(self) -> list[tuple[Workspace, int]]:
+        """Every workspace by name, with how many live (unrevoked) keys it has."""
+        live = and_(K.c.workspace_id == W.c.id, K.c.revoked_at.is_(None))
+        keys = select(func.count()).where(live).scalar_subquery()
+        with self.store.read() as c:
+            rows = c.execute(select(W, keys.label("live_keys")).order_by(W.c.name))
+            return [(_workspace(r._mapping), int(r.live_keys)) for r in rows]
 
     def insert_key(self, key: ApiKey, key_hash: str) -> None:
         with self.store.begin() as c:
@@ -94,6 +102,10 @@ def _key(r: RowMapping) -> ApiKey:
     return ApiKey(
         r["id"], r["workspace_id"], r["name"], r["prefix"], r["created_at"], r["revoked_at"]
     )
+
+
+def _workspace(r: RowMapping) -> Workspace:
+    return Workspace(r["id"], r["name"], r["plan"], r["created_at"])
 
 
 def _workspace_and_key(r: RowMapping) -> tuple[Workspace, str]:

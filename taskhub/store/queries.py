@@ -52,6 +52,24 @@ class TaskQueries:
             ids = c.execute(_newest_first(select(T.c.id).where(*clauses)).limit(limit)).scalars()
             return [str(ident) for ident in ids], int(total)
 
+    def ids_starting_with(self, workspace_id: str, prefix: str, *, limit: int) -> list[str]:
+        """Up to ``limit`` ids of the workspace's tasks that start with ``prefix`` (lowercase
+        hex digits and dashes: no LIKE wildcard), in id order. The range on the primary key
+        lets its index answer (Postgres uses an index for ``LIKE`` only in the C collation)."""
+        query = (
+            select(T.c.id)
+            .where(
+                T.c.id >= prefix,
+                T.c.id < _next_prefix(prefix),
+                T.c.id.like(f"{prefix}%"),
+                T.c.workspace_id == workspace_id,
+            )
+            .order_by(T.c.id)
+            .limit(limit)
+        )
+        with self.store.read() as c:
+            return [str(ident) for ident in c.execute(query).scalars()]
+
     def changed_since(
         self,
         workspace_id: str,
@@ -99,6 +117,14 @@ _CHANGE_COLUMNS = (
     T.c.message,
     T.c.updated_at,
 )
+
+
+def _next_prefix(prefix: str) -> str:
+    """The least string above every id starting with ``prefix`` (hex and dashes), in any
+    collation: its last hex digit moved up one (``9`` to ``a``: a ``:`` may sort as nothing)."""
+    stem = prefix.rstrip("-")
+    last = stem[-1:]
+    return stem[:-1] + ("a" if last == "9" else chr(ord(last) + 1)) if last else "g"
 
 
 def _clauses(where: TaskFilter) -> list[Any]:

@@ -17,7 +17,7 @@ __all__ = ["Session", "after_commit"]
 T = TypeVar("T")
 
 
-def after_commit(session: Session, key: str, item: T, flush: Callable[[list[T]], None]) -> None:
+def after_commit(session: Session, key: str, item: T, flush: Callable[[list[T]], object]) -> None:
     """Queue ``item`` on ``session`` under ``key``: once the session commits, ``flush`` gets
     everything queued there (once); a rollback forgets it all."""
     pending: list[T] | None = session.info.get(key)

@@ -172,7 +172,7 @@ class Store:
             found = self._by_key(c, new.workspace_id, new.idempotency_key)
             if found is None:  # the conflict was not the key's
                 raise StoreError(f"task {new.id} could not be inserted")
-            return found
+            return self._with_detail(c, found)  # as get() reads it: steps, attempts, outputs
 
     def _by_key(self, c: Connection, workspace_id: str, key: str | None) -> TaskRecord | None:
         if key is None:

@@ -53,10 +53,12 @@ def test_a_task_submitted_remotely_is_the_same_record_locally(
     assert done.status is local.status and done.attempt == local.attempt == 1
     assert done.finished_at == local.finished_at
     assert remote.output(record.id).content == "[1, 2]"
-    items, total = remote.list(status="completed")
-    assert total == 1 and items[0].id == record.id
+    page = remote.list(status="completed")  # the Page the local list answers
+    assert (page.total, [r.id for r in page.items], page.next_cursor) == (1, [record.id], None)
     assert [n.task_id for n in remote.notifications()] == [record.id]
-    assert remote.submit_many("tests.echo", [{"value": 1}, {"value": 2}]) != []
+    batch = remote.submit_many("tests.echo", [{"value": 1}, {"value": 2}])  # records, as submit
+    assert [(r.task_name, r.input) for r in batch] == [("tests.echo", {"value": n}) for n in (1, 2)]
+    assert [hub.get(r.id).input for r in batch] == [{"value": 1}, {"value": 2}]
 
 
 def test_remote_errors_are_the_local_error_types(

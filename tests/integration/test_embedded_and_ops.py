@@ -32,20 +32,20 @@ def test_the_embedded_default_needs_no_server(tmp_path: Path) -> None:
     with running_worker(settings, concurrency=2, name="embedded"):
         etl = hub.submit("multistep.nightly_etl", {"source": "crm", "rows": 10})
         flaky = hub.submit("tests.pipeline", {"log_path": str(log), "fail_crunch_once": True})
-        batch = hub.submit_many(
+        batch = hub.submit_many(  # records, as submit returns
             "documents.process", [{"document_id": f"d{n}", "text": "a b"} for n in range(20)]
         )
         done = wait_for_status(hub, etl.id, Status.COMPLETED, timeout_s=30)
         assert wait_for_status(hub, flaky.id, Status.COMPLETED, timeout_s=30).attempt == 2
         wait_for(
-            lambda: hub.list(status=Status.COMPLETED, limit=1)[1] == 22,
+            lambda: hub.list(status=Status.COMPLETED, limit=1).total == 22,
             timeout_s=60,
             what="the batch",
         )
 
     assert done.progress.total_steps == 3
     assert hub.output(etl.id, "summary").content == '{"source": "crm", "loaded": 10}'
-    assert hub.output(batch[0]).content == '{"document_id": "d0", "words": 2}'
+    assert hub.output(batch[0].id).content == '{"document_id": "d0", "words": 2}'
 
 
 def _free_port() -> int:
@@ -92,9 +92,8 @@ def test_flower_shows_taskhub_task_names_and_queued_tasks(
         )
         idle_hub = TaskHub(idle, workspace=hub.workspace)
         queued = idle_hub.submit("tests.echo", {"value": 1})
-        batch = idle_hub.submit_many(
-            "tests.echo", [{"value": 2}, {"value": 3}]
-        )  # one event message
+        batch = [r.id for r in idle_hub.submit_many("tests.echo", [{"value": 2}, {"value": 3}])]
+        # (a batch: one event message)
         ran = hub.submit("reports.daily_sales", {"region": "EU"})
         wait_for_status(hub, ran.id, Status.COMPLETED)
 

@@ -63,15 +63,17 @@ def test_an_oversize_output_fails_the_task_with_a_clear_error(hub: TaskHub, work
 
 
 def test_submit_many_records_and_runs_every_task(hub: TaskHub, worker: Worker) -> None:
-    ids = hub.submit_many("tests.echo", ({"value": n} for n in range(300)))
+    records = hub.submit_many("tests.echo", ({"value": n} for n in range(300)))
 
-    assert len(set(ids)) == 300
+    assert len({r.id for r in records}) == 300  # records, in input order, as submit returns
+    assert [r.input["value"] for r in records] == list(range(300))
+    assert {r.status for r in records} == {Status.PENDING}
     wait_for(
-        lambda: hub.list(status=Status.COMPLETED, limit=1)[1] == 300,
+        lambda: hub.list(status=Status.COMPLETED, limit=1).total == 300,
         timeout_s=60,
         what="300 completed tasks",
     )
-    assert hub.output(ids[7]).content == "7"
+    assert hub.output(records[7].id).content == "7"
 
 
 def test_a_redelivered_message_never_runs_a_finished_task_again(

@@ -99,7 +99,7 @@ def test_submitting_inside_a_transaction_publishes_only_after_commit(
 ) -> None:
     with Session(hub.store.engine) as session:
         record = hub.submit("tests.echo", {"value": "committed"}, session=session)
-        assert hub.list()[1] == 0  # not visible, not published, before the commit
+        assert hub.list().total == 0  # not visible, not published, before the commit
         session.commit()
     wait_for_status(hub, record.id, Status.COMPLETED)
 
@@ -107,7 +107,7 @@ def test_submitting_inside_a_transaction_publishes_only_after_commit(
         dropped = hub.submit("tests.echo", {"value": "rolled back"}, session=session)
         session.rollback()
         session.commit()  # a later commit on the same session publishes nothing stale
-    assert [r.id for r in hub.list()[0]] == [record.id]
+    assert [r.id for r in hub.list().items] == [record.id]
     assert dropped.id != record.id
 
 
@@ -116,7 +116,7 @@ def test_the_same_idempotency_key_returns_the_same_task(hub: TaskHub, worker: Wo
     second = hub.submit("tests.echo", {"value": 2}, idempotency_key="order-42")
 
     assert second.id == first.id
-    assert hub.list()[1] == 1
+    assert hub.list().total == 1
     wait_for_status(hub, first.id, Status.COMPLETED)
     assert hub.submit("tests.echo", idempotency_key="order-42").id == first.id
 
@@ -142,7 +142,7 @@ def test_a_pool_process_that_exits_writes_its_outcomes_first(settings: Settings)
     """Successes commit behind the task (a writer thread); pool processes retired after each
     task (Celery's max-tasks-per-child) still leave every record completed with its output."""
     hub, queue = own_queue(settings, max_output_bytes=2_000_000)
-    ids = hub.submit_many("tests.big_output", [{"size": 1_500_000} for _ in range(3)])
+    ids = [r.id for r in hub.submit_many("tests.big_output", [{"size": 1_500_000}] * 3)]
     retiring = ("--max-tasks-per-child", "1")
     with running_worker(queue, concurrency=1, name="short-lived", extra=retiring):
         for task_id in ids:

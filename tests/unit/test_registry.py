@@ -11,9 +11,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from taskhub import DuplicateTaskError, task
-from taskhub.domain import registry
+from taskhub import DuplicateTaskError, Settings, task
+from taskhub.domain import registry, submissions
+from taskhub.domain.clock import now
 from taskhub.domain.errors import DefinitionError
+from taskhub.domain.submissions import Submission
 
 from .. import tasks  # noqa: F401 - registers tests.echo, which the duplicate test reuses
 
@@ -75,3 +77,35 @@ def test_reloading_a_module_registers_its_tasks_again(
 
     assert own_registry[f"{module}.job"] is again.job
     sys.modules.pop(module)
+
+
+def test_the_default_display_name_is_the_docstrings_summary_line() -> None:
+    @task(name=f"tests.documented_{uuid.uuid4().hex[:8]}")
+    def documented(ctx: object) -> None:
+        """Rebuild the search index of one workspace, dropping entries of deleted
+        documents first.
+
+        Runs for minutes on a large workspace. Safe to retry: every step is idempotent.
+        """
+
+    @task(name=f"tests.chatty_{uuid.uuid4().hex[:8]}")
+    def chatty(ctx: object) -> None:
+        """Sync the ledger. Reads every account, then writes the totals back.
+        Called nightly by beat."""
+
+    try:
+        assert documented.description.endswith("every step is idempotent.")  # kept whole
+        assert documented.title == (
+            "Rebuild the search index of one workspace, dropping entries of deleted"
+            " documents first."
+        )
+        assert chatty.title == "Sync the ledger."
+        new = submissions.build(
+            documented, {}, Submission(), settings=Settings(), workspace_id="w", now=now()
+        )
+        assert new.name == documented.title
+        assert registry.summary("word " * 100, limit=20) == "word word word word…"
+        assert registry.summary("") == ""
+    finally:
+        registry.REGISTRY.pop(documented.name)
+        registry.REGISTRY.pop(chatty.name)

@@ -136,7 +136,7 @@ def flowing(
     beat = Beat(settings, home)
     try:
         with running_worker(worker_settings, concurrency=2, name="flowing"):
-            wait_for(lambda: hub.list(status=Status.COMPLETED, limit=1)[1] >= 10, what="a start")
+            wait_for(lambda: hub.list(status=Status.COMPLETED, limit=1).total >= 10, what="a start")
             yield
     finally:
         beat.stop()

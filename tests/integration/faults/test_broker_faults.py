@@ -32,7 +32,7 @@ def test_a_broker_restarted_empty_mid_flow_loses_no_task(
 ) -> None:
     executions = tmp_path / "executions.log"
     work = {"executions": str(executions), "seconds": 0.02}
-    ids = fault_hub.submit_many("faults.work", [work] * 300)
+    ids = [r.id for r in fault_hub.submit_many("faults.work", [work] * 300)]
     with flowing(fault_hub, fault_settings, worker_settings, tmp_path):
         broker.restart_empty()  # every queued message is gone
         recovery_s = seconds_until_final(fault_hub, ids)
@@ -54,7 +54,7 @@ def test_a_broker_refusing_writes_at_its_memory_limit_loses_no_task(
     refuses to store them as unacknowledged, to settle acknowledgements, and every publish."""
     executions = tmp_path / "executions.log"
     work = {"executions": str(executions), "seconds": 0.05}
-    ids = fault_hub.submit_many("faults.work", [work] * 200)
+    ids = [r.id for r in fault_hub.submit_many("faults.work", [work] * 200)]
     redis = broker.client()
     with flowing(fault_hub, fault_settings, worker_settings, tmp_path):
         redis.config_set("maxmemory-policy", "noeviction")
@@ -73,8 +73,8 @@ def test_every_message_delivered_three_times_runs_each_body_once(
     fault_hub: TaskHub, worker_settings: Settings, tmp_path: Path, report: Callable[[str], None]
 ) -> None:
     executions = tmp_path / "executions.log"
-    ids = fault_hub.submit_many("faults.work", [{"executions": str(executions)}] * 100)
-    records = [fault_hub.get(task_id) for task_id in ids]
+    records = fault_hub.submit_many("faults.work", [{"executions": str(executions)}] * 100)
+    ids = [record.id for record in records]
     fault_hub.dispatcher.publish(records)
     fault_hub.dispatcher.publish(records)
 

@@ -54,7 +54,8 @@ def test_postgres_dropping_worker_connections_mid_flow_fails_no_task(
     report: Callable[[str], None],
 ) -> None:
     executions = tmp_path / "runs.log"
-    ids = fault_hub.submit_many("faults.chatty", [{"executions": str(executions)}] * 60)
+    batch = fault_hub.submit_many("faults.chatty", [{"executions": str(executions)}] * 60)
+    ids = [record.id for record in batch]
     with (
         flowing(fault_hub, fault_settings, worker_settings, tmp_path),
         BackendKiller(fault_hub, interval_s=0.2) as killer,
