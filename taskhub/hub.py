@@ -209,11 +209,13 @@ class TaskHub:
         db.downgrade(self.settings.resolved_database_url, revision)
 
     def close(self) -> None:
-        """Stop the sweeper, disconnect this hub's Celery signal receivers, close the pool."""
+        """Stop the sweeper, disconnect this hub's Celery signal receivers, send the queued
+        task-sent events, close the pools."""
         self.sweeper.stop()
         for disconnect in self._disconnects:
             disconnect()
-        self.store.engine.dispose()
+        self.dispatcher.close()
+        self.store.close()
 
     # -- the SDK (taskhub.sdk.TaskhubSDK documents it) --------------------------------------
 

@@ -81,6 +81,12 @@ class TaskOptions:
     deadline: datetime | None = None
 
 
+def held(blocked: bool, scheduled_for: datetime | None, at: datetime) -> bool:
+    """Whether a task waits in the database, not published: for its parents (``blocked``) or
+    for its due time (``scheduled_for``, a run_at still ahead)."""
+    return blocked or (scheduled_for is not None and scheduled_for > at)
+
+
 @dataclass(frozen=True)
 class NewTask:
     """A validated submission, ready to insert."""
@@ -101,11 +107,17 @@ class NewTask:
     blocked: bool = False  # it waits for its parents (depends_on, a pipeline's edges)
     has_dependents: bool = False  # other tasks wait for it
 
-    def as_record(self) -> TaskRecord:
+    def as_record(self, dispatched_at: datetime | None = None) -> TaskRecord:
         """The record exactly as the store inserts it, without reading it back: the
-        submission's fields, and every other field as a new task starts."""
+        submission's fields, and every other field as a new task starts (``dispatched_at``:
+        stamped at insert, its message about to go out)."""
         given = {f.name: getattr(self, f.name) for f in fields(self)}
-        return TaskRecord(**given, **NEW_TASK_STARTS, updated_at=self.created_at)
+        starts = NEW_TASK_STARTS | {"dispatched_at": dispatched_at}
+        return TaskRecord(**given, **starts, updated_at=self.created_at)
+
+    def held(self, at: datetime) -> bool:
+        """Whether it waits in the database, not published (:func:`held`)."""
+        return held(self.blocked, self.scheduled_for, at)
 
 
 @dataclass(frozen=True)
@@ -153,9 +165,8 @@ class TaskRecord:
         return self.dispatched_at is not None
 
     def held(self, at: datetime) -> bool:
-        """Whether it waits in the database, not published: for its parents (``blocked``) or
-        for its due time (``scheduled_for``, a run_at still ahead)."""
-        return self.blocked or (self.scheduled_for is not None and self.scheduled_for > at)
+        """Whether it waits in the database, not published (:func:`held`)."""
+        return held(self.blocked, self.scheduled_for, at)
 
     def awaits_publish(self, at: datetime) -> bool:
         """Pending, not published and not held: the broker could not take it when it was

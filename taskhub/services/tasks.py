@@ -143,10 +143,12 @@ class Tasks:
         return [sent.get(record.id, record) for record in records]
 
     def _insert_and_publish(self, new: NewTask) -> tuple[TaskRecord, bool]:
-        record = self._store.insert_idempotent(new)
+        """One write: the record is inserted already stamped dispatched (unless held for its
+        parents or its due time), then its message goes out; a caller waits on the answer."""
+        record = self._store.insert_idempotent(new, dispatched_at=now())
         created = record.id == new.id
-        if created:
-            record = self._publish(record)
+        if created and record.dispatched:
+            record = self._publisher.send_stamped([record])[0]
         return record, created
 
     def _publish(self, record: TaskRecord) -> TaskRecord:
@@ -191,9 +193,12 @@ class Tasks:
         news = [self.build(workspace_id, task_name, item, ask) for item in inputs]
         records: list[TaskRecord] = []
         for start in range(0, len(news), SUBMIT_BATCH):
-            batch = news[start : start + SUBMIT_BATCH]
-            self._store.insert_tasks(batch)
-            records += self.publish([new.as_record() for new in batch])
+            inserted = self._store.insert_tasks(
+                news[start : start + SUBMIT_BATCH], dispatched_at=now()
+            )
+            due = self._publisher.send_stamped([r for r in inserted if r.dispatched])
+            sent = {record.id: record for record in due}
+            records += [sent.get(record.id, record) for record in inserted]
         return records
 
     def build(

@@ -33,6 +33,20 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
     return engine
 
 
+def autocommit_twin(engine: Engine, *, pool_size: int = 5) -> Engine:
+    """A second engine on ``engine``'s database whose connections are in autocommit from the
+    start (Postgres): one statement is one round trip, with no isolation level set on checkout
+    and reset on check-in (which ``execution_options(isolation_level=...)`` costs per use), and
+    nothing to roll back when a connection returns to its pool."""
+    return create_engine(
+        engine.url,
+        pool_size=pool_size,
+        pool_recycle=1800,
+        isolation_level="AUTOCOMMIT",
+        pool_reset_on_return=None,
+    )
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import fields
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, select
@@ -52,11 +53,18 @@ _NULL_WHEN_NEW: frozenset[str] = frozenset(
 )
 
 
-def new_row(task: NewTask) -> dict[str, Any]:
+_NULL_WHEN_STAMPED = _NULL_WHEN_NEW - {"dispatched_at"}
+
+
+def new_row(
+    task: NewTask, dispatched_at: datetime | None = None, *, stamping: bool = False
+) -> dict[str, Any]:
     """The row the store inserts for ``task``: its record as a new task, column by column
-    (less the columns every new task leaves NULL)."""
-    row = record_row(task.as_record())
-    for key in _NULL_WHEN_NEW:
+    (less the columns every new task leaves NULL). ``stamping``: the row has its
+    ``dispatched_at`` column (``dispatched_at``, or NULL for a held task), so that every row
+    of a batch has the same columns."""
+    row = record_row(task.as_record(dispatched_at))
+    for key in _NULL_WHEN_STAMPED if stamping else _NULL_WHEN_NEW:
         del row[key]
     return row
 

@@ -24,6 +24,7 @@ from taskhub.domain.clock import now
 from taskhub.domain.errors import NotFoundError, StoreError, TransitionError
 from taskhub.domain.records import ErrorInfo, NewNotification, NewTask, TaskRecord
 from taskhub.domain.states import Status, transition
+from taskhub.store import db
 from taskhub.store import tables as m
 from taskhub.store.db import READ_ONLY
 from taskhub.store.notifications import insert_notification
@@ -56,8 +57,20 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.is_postgres = engine.dialect.name == "postgresql"
-        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._autocommit = db.autocommit_twin(engine) if self.is_postgres else engine
         self._pinned: threading.local | None = None
+
+    def close(self) -> None:
+        """Close every pooled connection (both engines)."""
+        self.engine.dispose()
+        if self._autocommit is not self.engine:
+            self._autocommit.dispose()
+
+    def after_fork(self) -> None:
+        """In a forked child: forget the parent's pooled connections without closing them."""
+        self.engine.dispose(close=False)
+        if self._autocommit is not self.engine:
+            self._autocommit.dispose(close=False)
 
     def pin_connections(self) -> None:
         """From now on each thread keeps one autocommit connection for :meth:`single`.
@@ -152,23 +165,41 @@ class Store:
 
     # -- submitting ------------------------------------------------------------------------
 
-    def insert_tasks(self, new: Sequence[NewTask], conn: Connection | None = None) -> None:
+    def insert_tasks(
+        self,
+        new: Sequence[NewTask],
+        conn: Connection | None = None,
+        *,
+        dispatched_at: datetime | None = None,
+    ) -> list[TaskRecord]:
+        """Insert ``new`` in one statement; with ``dispatched_at``, those not held are stamped
+        dispatched at it (their messages go out right after, see :meth:`undispatch`). Returns
+        the records as inserted."""
         if not new:
-            return
-        with self.begin(conn) as c:
-            c.execute(insert(T), [new_row(task) for task in new])
+            return []
+        stamping = dispatched_at is not None
+        stamps = [_stamp(task, dispatched_at) for task in new]
+        rows = [new_row(t, at, stamping=stamping) for t, at in zip(new, stamps, strict=True)]
+        with self.begin(conn) if conn is not None or len(rows) > 1 else self.single() as c:
+            c.execute(insert(T), rows)
+        return [task.as_record(at) for task, at in zip(new, stamps, strict=True)]
 
-    def insert_idempotent(self, new: NewTask, conn: Connection | None = None) -> TaskRecord:
+    def insert_idempotent(
+        self,
+        new: NewTask,
+        conn: Connection | None = None,
+        *,
+        dispatched_at: datetime | None = None,
+    ) -> TaskRecord:
         """Insert ``new``, or return the task already holding its idempotency key: one
         ``INSERT ... ON CONFLICT DO NOTHING`` (Postgres, SQLite), then, only on a conflict,
-        the task that holds the key."""
+        the task that holds the key. ``dispatched_at``: as :meth:`insert_tasks`."""
         if new.idempotency_key is None:
-            with self.begin(conn) if conn is not None else self.single() as c:
-                c.execute(insert(T).values(new_row(new)))
-            return new.as_record()
+            return self.insert_tasks([new], conn, dispatched_at=dispatched_at)[0]
+        stamp = _stamp(new, dispatched_at)
         with self.begin(conn) as c:
-            if c.execute(_insert_unless_keyed(c, new)).first() is not None:
-                return new.as_record()
+            if c.execute(_insert_unless_keyed(c, new, stamp)).first() is not None:
+                return new.as_record(stamp)
             found = self._by_key(c, new.workspace_id, new.idempotency_key)
             if found is None:  # the conflict was not the key's
                 raise StoreError(f"task {new.id} could not be inserted")
@@ -184,6 +215,18 @@ class Store:
     def mark_dispatched(self, ids: Sequence[str], now: datetime) -> None:
         with self.single() as c:
             c.execute(update(T).where(T.c.id.in_(ids)).values(dispatched_at=now))
+
+    def undispatch(self, ids: Sequence[str], stamped_at: datetime) -> None:
+        """Take back the stamp of records stamped at insert whose messages then did not go
+        out: they are pending and never published again, so the sweep publishes them at once
+        (were this write to fail too, it would publish them as lost messages, later)."""
+        stamped = and_(
+            T.c.id.in_(ids),
+            T.c.dispatched_at == stamped_at,
+            T.c.status == Status.PENDING.value,
+        )
+        with self.single() as c:
+            c.execute(update(T).where(stamped).values(dispatched_at=None))
 
     def claim_due(self, at: datetime, *, limit: int = 1000) -> list[TaskRecord]:
         """Claim the held records due by ``at`` (pending, a ``scheduled_for`` later than their
@@ -371,9 +414,14 @@ class Store:
 _KEY = ("workspace_id", "idempotency_key")  # uq_tasks_idempotency
 
 
-def _insert_unless_keyed(c: Connection, new: NewTask) -> Any:
+def _stamp(task: NewTask, dispatched_at: datetime | None) -> datetime | None:
+    """``dispatched_at`` for a task published right after its insert; none for a held one."""
+    return None if dispatched_at is None or task.held(dispatched_at) else dispatched_at
+
+
+def _insert_unless_keyed(c: Connection, new: NewTask, dispatched_at: datetime | None) -> Any:
     """The insert of ``new`` that does nothing when its idempotency key is taken; returns
     the id it inserted (no row: the key was taken)."""
     dialect = postgresql if c.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(T).values(new_row(new))
+    statement = dialect.insert(T).values(new_row(new, dispatched_at, stamping=True))
     return statement.on_conflict_do_nothing(index_elements=_KEY).returning(T.c.id)

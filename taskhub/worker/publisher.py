@@ -10,48 +10,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from typing import Any
+from datetime import datetime
 
 from celery import Celery
 from kombu.connection import Connection
 from kombu.exceptions import KombuError, OperationalError
-from kombu.messaging import Producer
 
 from taskhub.domain.clock import now
-from taskhub.domain.errors import DispatchError
+from taskhub.domain.errors import DispatchError, StoreError
 from taskhub.domain.records import TaskRecord
 from taskhub.domain.settings import Settings
 from taskhub.store.tasks import Store
 from taskhub.worker.app import INTERACTIVE_PUBLISH_RETRY_POLICY, broker_priority
+from taskhub.worker.sent_events import LaterSentEvents, SentEvents
 
 log = logging.getLogger(__name__)
-SENT_EVENTS_BATCH = 1000  # task-sent events per message
-
-
-class SentEvents:
-    """Celery's task-sent events of one batch publish, sent as one message instead of one each.
-
-    Celery calls ``publish`` on the ``event_dispatcher`` given to ``send_task`` (only when
-    sent events are on); a list of events in one message is what Celery's event receivers,
-    Flower's included, accept since Celery 4. The events are for monitoring: a failure to send
-    them is logged, and the tasks stay published.
-    """
-
-    def __init__(self, app: Celery, producer: Producer) -> None:
-        self._events = app.events.Dispatcher(
-            connection=producer.connection, buffer_group={"task"}, buffer_limit=SENT_EVENTS_BATCH
-        )
-
-    def publish(self, type: str, fields: dict[str, Any], producer: Producer, **_: Any) -> None:
-        self._events.send(type, **fields)
-
-    def flush(self) -> None:
-        try:
-            self._events.flush(errors=False)
-        except (OperationalError, KombuError, OSError):
-            log.warning("task-sent events of a batch were not sent", exc_info=True)
-        finally:
-            self._events.close()
 
 
 class Dispatcher:
@@ -61,28 +34,32 @@ class Dispatcher:
         self._app = app
         self._settings = settings
         self._store = store
+        self._later_events = LaterSentEvents(app)
 
-    def publish(
+    def close(self) -> None:
+        """Send the task-sent events still queued; stop their thread."""
+        self._later_events.close()
+
+    def send(
         self,
         records: Sequence[TaskRecord],
         *,
         countdown_s: float | None = None,
         interactive: bool = False,
-    ) -> list[TaskRecord]:
-        """Send one message per record, then stamp them dispatched; returns them as stamped.
+    ) -> None:
+        """Send one message per record; stamps nothing. Raises ``DispatchError``.
 
         ``interactive``: someone waits for the answer, so a broker that fails gets one quick
         retry (:data:`~taskhub.worker.app.INTERACTIVE_PUBLISH_RETRY_POLICY`), not three.
-        Raises ``DispatchError``.
         """
         if not records:
-            return []
+            return
         app, settings = self._app, self._settings
         policy = INTERACTIVE_PUBLISH_RETRY_POLICY if interactive else None  # None: the app's
         try:
             with app.producer_or_acquire() as producer:
                 batch = len(records) > 1 and settings.sent_events
-                events = SentEvents(app, producer) if batch else None
+                events = SentEvents(app, producer.connection) if batch else self._later_events
                 for record in records:
                     o = record.options
                     app.send_task(
@@ -100,13 +77,48 @@ class Dispatcher:
                         event_dispatcher=events,
                         retry_policy=policy,
                     )
-                if events is not None:
+                if isinstance(events, SentEvents):
                     events.flush()
         except (OperationalError, KombuError, OSError) as exc:
             raise DispatchError(f"broker unreachable: {exc}") from exc
+
+    def publish(
+        self,
+        records: Sequence[TaskRecord],
+        *,
+        countdown_s: float | None = None,
+        interactive: bool = False,
+    ) -> list[TaskRecord]:
+        """Send one message per record (:meth:`send`), then stamp them dispatched; returns
+        them as stamped. Raises ``DispatchError``."""
+        if not records:
+            return []
+        self.send(records, countdown_s=countdown_s, interactive=interactive)
         at = now()
         self._store.mark_dispatched([r.id for r in records], at)
         return [replace(r, dispatched_at=at) for r in records]
+
+    def send_stamped(self, records: Sequence[TaskRecord]) -> list[TaskRecord]:
+        """Send records that were stamped dispatched when they were inserted (one write per
+        submit, not two). If the broker fails, take the stamp back (the sweep publishes them)
+        and return them with the reason in ``dispatch_error``, as :meth:`publish_quietly`."""
+        try:
+            self.send(records, interactive=True)
+            return list(records)
+        except DispatchError as exc:
+            log.warning(
+                "publish of %d task(s) failed, the sweep will resend: %s", len(records), exc
+            )
+            stamped_at = records[0].dispatched_at
+            if stamped_at is not None:
+                self._unstamp([r.id for r in records], stamped_at)
+            return [replace(r, dispatched_at=None, dispatch_error=str(exc)) for r in records]
+
+    def _unstamp(self, ids: list[str], stamped_at: datetime) -> None:
+        try:
+            self._store.undispatch(ids, stamped_at)
+        except StoreError:  # the sweep republishes them as lost messages instead, later
+            log.warning("could not take back the dispatch stamp of %d task(s)", len(ids))
 
     def publish_quietly(
         self,

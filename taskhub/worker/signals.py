@@ -74,7 +74,7 @@ def connect(
             refuse_unknown(lifecycle, id, name)
 
     def on_process_init(**_: Any) -> None:
-        store.engine.dispose(close=False)  # connections are not shared across a fork
+        store.after_fork()  # connections are not shared across a fork
         store.pin_connections()  # a pool process runs statement after statement
 
     def on_process_shutdown(**_: Any) -> None:
