@@ -82,6 +82,19 @@ def test_a_submit_while_the_broker_is_down_returns_the_record_not_dispatched(
     assert hub.get(record.id).dispatched and hub.output(record.id).content == "kept"
 
 
+def test_a_batch_submitted_while_the_broker_is_down_is_kept_unpublished_and_swept_later(
+    settings: Settings, hub: TaskHub, worker: Worker
+) -> None:
+    with offline(settings, hub.workspace) as down:
+        records = down.submit_many("tests.echo", [{"value": n} for n in range(3)])
+
+    assert all(r.dispatch_error and r.dispatched_at is None for r in records)
+    # each record was inserted stamped as sent; the failed publish took the stamp back
+    assert [hub.get(r.id).dispatched_at for r in records] == [None, None, None]
+    for record in records:
+        completes_once_swept(hub, record.id)
+
+
 def test_a_submit_with_the_broker_up_returns_the_record_dispatched(
     hub: TaskHub, worker: Worker
 ) -> None:
