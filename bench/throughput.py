@@ -19,6 +19,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +39,8 @@ TASKHUB_BROKER = "redis://127.0.0.1:6379/14"
 REDIS_TRANSPORT = (
     "taskhub.worker.redis_transport:Transport"  # kombu's, one client per pool (see there)
 )
+PACED_N = 100  # single tasks, paced, for the idle latency
+PACED_RATE = 20.0  # per second
 WARMUP = 20  # tasks run before timing: the worker is ready, pool children and connections warm
 TIMEOUT_S = 300.0
 
@@ -50,6 +53,7 @@ class Series:
     rates: list[float] = field(default_factory=list)
     to_start: list[float] = field(default_factory=list)  # seconds, all repeats pooled
     to_finish: list[float] = field(default_factory=list)
+    idle: list[float] = field(default_factory=list)  # enqueue->start, paced single tasks
 
     def add(self, t0: float, enqueue_s: float, times: Times) -> None:
         rate = len(times) / (max(f for _, _, f in times) - t0)
@@ -101,6 +105,16 @@ def bench_raw(
         run(WARMUP)
         for _ in range(repeat):
             series.add(*run(n))
+        if not reliable and transport is None:
+
+            def one() -> Times:
+                client.delete(raw_app.DONE_KEY)
+                noop.apply_async((time.time(),))
+                wait_for(lambda: client.llen(raw_app.DONE_KEY) >= 1, timeout_s=10, what="one")
+                row = client.lrange(raw_app.DONE_KEY, 0, -1)[0]
+                return [tuple(map(float, row.split()))]  # type: ignore[list-item]
+
+            series.idle = paced(one)
     app.close()
     client.flushdb()
     return series
@@ -143,7 +157,43 @@ def bench_taskhub(hub: TaskHub, n: int, repeat: int, home: Path) -> Series:
         run(WARMUP)
         for _ in range(repeat):
             series.add(*run(n))
+
+        def one() -> Times:
+            reset(hub)
+            hub.submit("bench.noop")
+            wait_for(lambda: completed(hub) >= 1, timeout_s=10, poll_s=0.002, what="one task")
+            return record_times(hub)
+
+        series.idle = paced(one)
     return series
+
+
+def paced(one: Callable[[], Times]) -> list[float]:
+    """Idle latency: :data:`PACED_N` single tasks, one every 1/:data:`PACED_RATE` s (each
+    finished before the next), enqueue->start of each, in seconds."""
+    starts: list[float] = []
+    for _ in range(PACED_N):
+        due = time.monotonic() + 1 / PACED_RATE
+        starts += [s - e for e, s, _ in one()]
+        time.sleep(max(0.0, due - time.monotonic()))  # pacing the load, not waiting on it
+    return starts
+
+
+def bench_apply_async(n: int, repeat: int) -> float:
+    """Raw Celery's ``apply_async`` one by one on the same Redis (nothing consumes its queue;
+    each call acquires its producer, as each ``submit`` does): median tasks/s."""
+    app = raw_app.make_app(False)
+    noop, client = app.tasks[raw_app.TASK], redis.Redis.from_url(raw_app.BROKER_URL)
+    rates = []
+    for _ in range(repeat):
+        client.flushdb()
+        t0 = time.perf_counter()
+        for _ in range(n):
+            noop.apply_async((time.time(),), queue="raw-enqueue-only")
+        rates.append(n / (time.perf_counter() - t0))
+    client.flushdb()
+    app.close()
+    return statistics.median(rates)
 
 
 def bench_enqueue(hub: TaskHub, n: int, repeat: int) -> tuple[float, float]:
@@ -213,6 +263,7 @@ def main() -> None:
         assert hub.workspace_id
         th = bench_taskhub(hub, args.n, args.repeat, home)
         many, single = bench_enqueue(hub, args.enqueue_n, args.repeat)  # no worker: nothing runs
+        applied = bench_apply_async(args.enqueue_n, args.repeat)
     finally:
         reset(hub)
         broker.flushdb()
@@ -229,7 +280,15 @@ def main() -> None:
     print(f"ratio vs raw celery on taskhub's Redis transport: {th.median / raw_ours.median:.2f}")
     lines = latency_lines("taskhub", th) + latency_lines("raw celery (defaults)", raw)
     print("\n".join(lines + latency_lines("raw celery (acks_late, prefetch 1)", raw_reliable)))
+    for label, series in (("taskhub", th), ("raw celery (defaults)", raw)):
+        print(
+            f"{label} idle ({PACED_RATE:.0f}/s paced) enqueue->start p50/p99 ms: "
+            + fmt_ms(series.idle)
+        )
     print(f"submit_many: {many:.0f}/s, submit one-by-one: {single:.0f}/s")
+    print(
+        f"raw apply_async one-by-one: {applied:.0f}/s; submit / apply_async: {single / applied:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -57,6 +57,12 @@ def parse_hours(raw: str | None, field: str = "hours") -> int:
     return hours
 
 
+def failure_rate(completed: int, failed: int) -> float | None:
+    """The share of finished (completed or failed) tasks that failed; ``None`` if none did."""
+    finished = completed + failed
+    return failed / finished if finished else None
+
+
 @dataclass(frozen=True)
 class HourBucket:
     """Tasks that finished within one hour: completed and failed (cancelled are not run)."""
@@ -71,7 +77,7 @@ class HourBucket:
 
     @property
     def failure_rate(self) -> float | None:
-        return self.failed / self.finished if self.finished else None
+        return failure_rate(self.completed, self.failed)
 
 
 def buckets(window: Window, counts: Mapping[tuple[datetime, Status], int]) -> list[HourBucket]:
@@ -105,8 +111,7 @@ class Throughput:
 
     @property
     def failure_rate(self) -> float | None:
-        finished = self.completed + self.failed
-        return self.failed / finished if finished else None
+        return failure_rate(self.completed, self.failed)
 
 
 @dataclass(frozen=True)
@@ -127,7 +132,7 @@ class RunTimes:
 
     @property
     def failure_rate(self) -> float | None:
-        return self.failed / self.finished if self.finished else None
+        return failure_rate(self.completed, self.failed)
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ from collections.abc import Callable
 from typing import Any
 
 from celery import Celery, signals
-from celery.utils.dispatch import Signal
 
 from taskhub.logs import bind_task, format_handlers
+from taskhub.worker.signals import Receivers, connect_all
 
 
 def connect(app: Celery, log_format: str) -> Callable[[], None]:
@@ -35,17 +35,10 @@ def connect(app: Celery, log_format: str) -> Callable[[], None]:
         if getattr(sender, "app", None) is app:
             bind_task(None)
 
-    receivers: list[tuple[Signal, Callable[..., None], str]] = [
+    receivers: Receivers = [
         (signals.after_setup_logger, on_setup, "setup"),
         (signals.after_setup_task_logger, on_setup, "setup-task"),
         (signals.task_prerun, on_prerun, "prerun"),
         (signals.task_postrun, on_postrun, "postrun"),
     ]
-    for signal, receiver, name in receivers:
-        signal.connect(receiver, weak=False, dispatch_uid=f"{uid}-{name}")
-
-    def disconnect() -> None:
-        for signal, receiver, name in receivers:
-            signal.disconnect(receiver, dispatch_uid=f"{uid}-{name}")
-
-    return disconnect
+    return connect_all(receivers, uid)

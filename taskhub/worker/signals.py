@@ -85,7 +85,7 @@ def connect(
         if getattr(sender, "app", None) is app:
             sweeper.start()
 
-    receivers: list[tuple[Signal, Callable[..., None], str]] = [
+    receivers: Receivers = [
         (signals.beat_init, on_beat_init, "beat"),
         (signals.beat_embedded_init, on_beat_init, "beat-in"),
         (signals.task_success, on_success, "success"),
@@ -96,6 +96,15 @@ def connect(
         (signals.worker_process_init, on_process_init, "init"),
         (signals.worker_process_shutdown, on_process_shutdown, "shutdown"),
     ]
+    return connect_all(receivers, uid)
+
+
+Receivers = list[tuple[Signal, Callable[..., None], str]]
+
+
+def connect_all(receivers: Receivers, uid: str) -> Callable[[], None]:
+    """Connect each ``(signal, receiver, name)`` (strongly, keyed by ``uid`` and its name);
+    returns what disconnects them all."""
     for signal, receiver, name in receivers:
         signal.connect(receiver, weak=False, dispatch_uid=f"{uid}-{name}")
 
