@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import builtins
+import itertools
+import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
@@ -12,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from taskhub.domain.batches import MAX_BATCH_ITEMS
 from taskhub.domain.errors import (
     AuthError,
     ConflictError,
@@ -33,6 +36,8 @@ from taskhub.domain.submissions import Seconds
 
 API = "/api/v1"
 NOT_DISPATCHED = "the server recorded it but its broker could not take it yet (HTTP 202)"
+ITEM = re.compile(r"^items\.(\d+)")  # a batch item's field: items.3.input.region
+INPUT_FIELD = re.compile(r"^(items\.\d+\.)?input\.")
 
 
 class TaskHubClient:
@@ -109,22 +114,34 @@ class TaskHubClient:
         run_at: datetime | None = None,
         countdown: Seconds | None = None,
     ) -> builtins.list[TaskRecord]:
-        """One ``submit`` per input (the API has no bulk submit); their records."""
-        return [
-            self.submit(
-                task,
-                item,
-                name=name,
-                priority=priority,
-                timeout=timeout,
-                retries=retries,
-                retry_delay=retry_delay,
-                deadline=deadline,
-                run_at=run_at,
-                countdown=countdown,
-            )
-            for item in inputs
-        ]
+        """One ``POST /tasks/batch`` per :data:`MAX_BATCH_ITEMS` inputs, each all or nothing;
+        their records, in input order. A refused input raises as locally (``InputError``,
+        ``ValidationError``, ``PlanError``), its field naming it by its place among all the
+        inputs (``items.1003.input.region``); nothing of its batch is written, but the batches
+        before it were."""
+        shared = {
+            "task": task_name(task),
+            "name": name,
+            "priority": priority,
+            "timeout": _seconds(timeout),
+            "retries": retries,
+            "retry_delay": _seconds(retry_delay),
+            "deadline": deadline.isoformat() if deadline else None,
+            "run_at": run_at.isoformat() if run_at else None,
+            "countdown": _seconds(countdown),
+            "all_or_nothing": True,
+        }
+        sent = {key: value for key, value in shared.items() if value is not None}
+        records: builtins.list[TaskRecord] = []
+        items = iter(inputs)
+        while batch := builtins.list(itertools.islice(items, MAX_BATCH_ITEMS)):
+            body = {**sent, "items": [{"input": item or {}} for item in batch]}
+            try:
+                reply = self._send("POST", "/tasks/batch", json=body)
+            except ValidationError as exc:
+                raise _shifted(exc, len(records)) from None
+            records += _batch_records(reply)
+        return records
 
     def get(self, task_id: str) -> TaskRecord:
         return record_from_dict(self._call("GET", f"/tasks/{task_id}"))
@@ -222,6 +239,31 @@ def _record(reply: httpx.Response) -> TaskRecord:
     return record
 
 
+def _batch_records(reply: httpx.Response) -> builtins.list[TaskRecord]:
+    """The records of an all-or-nothing batch's answer (an item with 202: not yet published)."""
+    answers = reply.json()["items"]
+    return [
+        replace(record_from_dict(answer["task"]), dispatch_error=NOT_DISPATCHED)
+        if answer["status"] == 202
+        else record_from_dict(answer["task"])
+        for answer in answers
+    ]
+
+
+def _shifted(error: ValidationError, offset: int) -> ValidationError:
+    """``error`` with ``items.<n>`` renamed ``items.<offset + n>``: its place among all inputs."""
+    if not offset:
+        return error
+
+    def shift(field: str) -> str:
+        return ITEM.sub(lambda m: f"items.{int(m.group(1)) + offset}", field)
+
+    errors = [(shift(field), message) for field, message in error.errors]
+    if isinstance(error, InputError):
+        return InputError(errors)
+    return ValidationError(shift(error.field), error.message, errors=errors)
+
+
 def _seconds(value: Seconds | None) -> float | None:
     return value.total_seconds() if isinstance(value, timedelta) else value
 
@@ -264,7 +306,7 @@ def _validation_error(problem: dict[str, Any], detail: str) -> ValidationError:
     if problem.get("task_name"):
         name = str(problem["task_name"])
         return UnknownTaskError(name, errors[0][1].removeprefix(UnknownTaskError(name).message))
-    if all(f.startswith("input.") for f, _ in errors):
+    if all(INPUT_FIELD.match(f) for f, _ in errors):
         return InputError(errors)
     return ValidationError(*errors[0], errors=errors)
 

@@ -26,6 +26,7 @@ from taskhub.domain.settings import Settings
 from taskhub.domain.states import Status, TaskType
 from taskhub.domain.submissions import Seconds, Submission
 from taskhub.services.accounts import Accounts
+from taskhub.services.batches import Batches
 from taskhub.services.dependencies import Dependencies
 from taskhub.services.health import Health
 from taskhub.services.inbox import Inbox
@@ -124,6 +125,7 @@ class TaskHub:
             announce,
             self.dependencies,
         )
+        self.batches = Batches(settings, self.tasks)
         self.pipelines = Pipelines(
             self.dependencies.edges,
             self.tasks,

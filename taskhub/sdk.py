@@ -69,8 +69,10 @@ class TaskhubSDK(Protocol):
         countdown: Seconds | None = None,
     ) -> builtins.list[TaskRecord]:
         """Record and queue one task per input, with the same options (no idempotency key);
-        every input is checked before any is written. Returns their records, in input
-        order, as :meth:`submit` does."""
+        every input is checked before any is written (remotely: before any of its batch of
+        1,000, one request each, is). Returns their records, in input order, as
+        :meth:`submit` does. A bad input raises as :meth:`submit` would, naming the input's
+        field (locally ``input.region``, remotely with its place: ``items.3.input.region``)."""
         ...
 
     def get(self, task_id: str) -> TaskRecord:

@@ -13,6 +13,7 @@ from taskhub import logs
 from taskhub.api import (
     metrics,
     problems,
+    routes_batch,
     routes_notifications,
     routes_pipelines,
     routes_schedules,
@@ -45,6 +46,7 @@ def create_app(hub: TaskHub | None = None) -> FastAPI:
     app.state.hub = hub
     problems.install(app)
     app.add_middleware(BodyLimit, max_bytes=hub.settings.api_max_body_bytes)
+    app.include_router(routes_batch.router, prefix="/api/v1")
     app.include_router(routes_tasks.router, prefix="/api/v1")
     app.include_router(routes_triggers.router, prefix="/api/v1")
     app.include_router(routes_triggers.hooks)

@@ -30,53 +30,67 @@ TYPE_BASE = "https://taskhub.dev/problems/"
 def problem(
     status: int, title: str, detail: str, request: Request | None = None, **extensions: Any
 ) -> JSONResponse:
+    instance = request.url.path if request is not None else None
+    body = problem_body(status, title, detail, instance, **extensions)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def problem_body(
+    status: int, title: str, detail: str, instance: str | None = None, **extensions: Any
+) -> dict[str, Any]:
+    """The problem's JSON (RFC 9457), as the API answers it."""
     body: dict[str, Any] = {
         "type": TYPE_BASE + title.lower().replace(" ", "-"),
         "title": title,
         "status": status,
         "detail": detail,
     }
-    if request is not None:
-        body["instance"] = request.url.path
+    if instance is not None:
+        body["instance"] = instance
     body.update(extensions)
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+    return body
 
 
 def from_taskhub_error(request: Request, exc: TaskhubError) -> JSONResponse:
+    status, title, extensions = described(exc)
+    if status == 503:
+        log.warning("service unavailable: %s", exc)
+    return problem(status, title, str(exc), request, **extensions)
+
+
+def error_body(exc: TaskhubError, instance: str | None = None) -> dict[str, Any]:
+    """The problem's JSON for ``exc`` (as its answer would be, e.g. one batch item's)."""
+    status, title, extensions = described(exc)
+    return problem_body(status, title, str(exc), instance, **extensions)
+
+
+def described(exc: TaskhubError) -> tuple[int, str, dict[str, Any]]:
+    """The status, title and extension members of the problem ``exc`` is: the tree, mapped."""
     if isinstance(exc, PayloadError):
-        return problem(400, "Bad request", str(exc), request, field=exc.field)
+        return 400, "Bad request", {"field": exc.field}
     if isinstance(exc, ValidationError):
-        extensions = {"task_name": exc.task_name} if isinstance(exc, UnknownTaskError) else {}
-        return problem(
-            422,
-            "Unknown task" if isinstance(exc, UnknownTaskError) else "Invalid input",
-            str(exc),
-            request,
-            field=exc.field,
-            errors=[{"field": field, "message": message} for field, message in exc.errors],
-            **extensions,
-        )
+        return 422, *_invalid(exc)
     if isinstance(exc, NotFoundError):
-        return problem(404, "Not found", str(exc), request)
+        return 404, "Not found", {}
     if isinstance(exc, TransitionError):
-        return problem(409, "Conflict", str(exc), request, current_status=exc.status)
+        return 409, "Conflict", {"current_status": exc.status}
     if isinstance(exc, ConflictError):
-        return problem(409, "Conflict", str(exc), request)
+        return 409, "Conflict", {}
     if isinstance(exc, AuthError):
-        return problem(401, "Unauthorized", str(exc), request)
+        return 401, "Unauthorized", {}
     if isinstance(exc, PlanError):
-        return problem(
-            403,
-            "Plan required",
-            str(exc),
-            request,
-            feature=exc.feature,
-            plan=exc.plan,
-            current_plan=exc.current,
-        )
-    log.warning("service unavailable: %s", exc)
-    return problem(503, "Service unavailable", str(exc), request)
+        extensions = {"feature": exc.feature, "plan": exc.plan, "current_plan": exc.current}
+        return 403, "Plan required", extensions
+    return 503, "Service unavailable", {}
+
+
+def _invalid(exc: ValidationError) -> tuple[str, dict[str, Any]]:
+    errors = [{"field": field, "message": message} for field, message in exc.errors]
+    extensions: dict[str, Any] = {"field": exc.field, "errors": errors}
+    if isinstance(exc, UnknownTaskError):
+        return "Unknown task", {**extensions, "task_name": exc.task_name}
+    return "Invalid input", extensions
 
 
 async def from_request_validation(request: Request, exc: RequestValidationError) -> JSONResponse:

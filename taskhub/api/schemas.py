@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
+from taskhub.domain.batches import MAX_BATCH_ITEMS, BatchItem
 from taskhub.domain.errors import ValidationError
 from taskhub.domain.paging import TaskFilter
 from taskhub.domain.registry import PRIORITY_MAX, PRIORITY_MIN
@@ -221,23 +222,17 @@ class ListParams(TaskFilters):
         return self.skip if self.skip is not None else self.offset or 0
 
 
-class SubmitIn(BaseModel):
-    """A submission; anything left out takes the task's default."""
+class SubmitOptions(BaseModel):
+    """The options of a submission; anything left out takes the task's default."""
 
     model_config = ConfigDict(extra="forbid")
 
-    task: str = Field(min_length=1, max_length=200, description="A registered task name.")
-    input: dict[str, Any] | None = Field(None, description="The task's input, a JSON object.")
     name: str | None = Field(None, min_length=1, max_length=MAX_NAME_CHARS)
     priority: int | None = Field(None, strict=True, ge=PRIORITY_MIN, le=PRIORITY_MAX)
     timeout: Seconds | None = Field(None, gt=0, description="Seconds.")
     retries: int | None = Field(None, strict=True, ge=0, le=1000)
     retry_delay: Seconds | None = Field(None, ge=0, description="Seconds.")
     deadline: AwareDatetime | None = Field(None, description="Growth and Enterprise plans.")
-    depends_on: list[str] | None = Field(
-        None, max_length=1000, description="Task ids (Growth and Enterprise; with pipelines)."
-    )
-    idempotency_key: str | None = Field(None, min_length=1, max_length=MAX_KEY_CHARS)
     run_at: AwareDatetime | None = Field(
         None,
         description="Run no sooner than this: the task waits, pending, in the database until "
@@ -247,11 +242,7 @@ class SubmitIn(BaseModel):
         None, ge=0, description="Seconds from now: run_at = now + countdown (one or the other)."
     )
 
-    def submission(self, header_key: str | None) -> Submission:
-        """What to submit; the ``Idempotency-Key`` header and body field must agree."""
-        key = self.idempotency_key
-        if header_key is not None and key is not None and header_key != key:
-            raise ValidationError("idempotency_key", "differs from the Idempotency-Key header")
+    def options(self, idempotency_key: str | None = None) -> Submission:
         return Submission(
             name=self.name,
             priority=self.priority,
@@ -259,10 +250,75 @@ class SubmitIn(BaseModel):
             retries=self.retries,
             retry_delay=self.retry_delay,
             deadline=self.deadline,
-            idempotency_key=key if key is not None else header_key,
+            idempotency_key=idempotency_key,
             scheduled_for=self.run_at,
             countdown=self.countdown,
         )
+
+
+class SubmitIn(SubmitOptions):
+    """A submission; anything left out takes the task's default."""
+
+    task: str = Field(min_length=1, max_length=200, description="A registered task name.")
+    input: dict[str, Any] | None = Field(None, description="The task's input, a JSON object.")
+    depends_on: list[str] | None = Field(
+        None, max_length=1000, description="Task ids (Growth and Enterprise; with pipelines)."
+    )
+    idempotency_key: str | None = Field(None, min_length=1, max_length=MAX_KEY_CHARS)
+
+    def submission(self, header_key: str | None) -> Submission:
+        """What to submit; the ``Idempotency-Key`` header and body field must agree."""
+        key = self.idempotency_key
+        if header_key is not None and key is not None and header_key != key:
+            raise ValidationError("idempotency_key", "differs from the Idempotency-Key header")
+        return self.options(key if key is not None else header_key)
+
+
+# -- batch ------------------------------------------------------------------------------------
+
+
+class BatchItemIn(SubmitOptions):
+    """One task of a batch: its input, and any option of its own (it replaces the batch's)."""
+
+    input: dict[str, Any] | None = Field(None, description="The task's input, a JSON object.")
+
+    def item(self) -> BatchItem:
+        return BatchItem(self.input, self.options())
+
+
+class BatchIn(SubmitOptions):
+    """Many tasks of one kind: the options given here are every item's, unless it sets its own
+    (an item giving `run_at` or `countdown` replaces both)."""
+
+    task: str = Field(min_length=1, max_length=200, description="A registered task name.")
+    items: list[BatchItemIn] = Field(
+        min_length=1, max_length=MAX_BATCH_ITEMS, description=f"1 to {MAX_BATCH_ITEMS} items."
+    )
+    all_or_nothing: bool = Field(
+        False,
+        description="Refuse the whole batch (422, or 403) when any item is refused, writing "
+        "nothing; by default the valid items are submitted and each refused one answered alone.",
+    )
+
+
+class BatchItemOut(BaseModel):
+    """What became of one item."""
+
+    index: int = Field(description="Its position in `items`, from 0.")
+    status: int = Field(
+        description="201 submitted; 202 recorded but not yet on the broker (the sweep "
+        "publishes it); 422 invalid (`problem.field` names it, e.g. `items.3.input.region`); "
+        "403 its options need another plan."
+    )
+    task: TaskDetail | None = Field(None, description="The record (201, 202).")
+    problem: Problem | None = Field(None, description="Why it was refused (422, 403).")
+
+
+class BatchOut(BaseModel):
+    items: list[BatchItemOut] = Field(description="One per item, in order.")
+    submitted: int = Field(description="Items submitted (201 or 202).")
+    refused: int = Field(description="Items refused (422 or 403).")
+    max_items: int = Field(description="The most items one batch request takes.")
 
 
 # -- bulk -------------------------------------------------------------------------------------

@@ -65,6 +65,16 @@ def build(
     )
 
 
+def check_options(
+    definition: TaskDefinition, ask: Submission, *, settings: Settings, now: datetime
+) -> None:
+    """Check what :func:`build` checks but the input: ``ValidationError`` naming the field."""
+    _name(ask.name, definition)
+    _options(definition, ask, settings, now)
+    _key(ask.idempotency_key)
+    _due(ask, now)
+
+
 def check_input(task_input: object, definition: TaskDefinition) -> dict[str, Any]:
     """The input as plain JSON, checked against the task's signature (``InputError`` naming
     each field at fault: ``input.region``)."""

@@ -191,6 +191,11 @@ class Tasks:
         if ask.idempotency_key is not None:
             raise ValidationError("idempotency_key", "is not supported by submit_many")
         news = [self.build(workspace_id, task_name, item, ask) for item in inputs]
+        return self.insert_batch(news)
+
+    def insert_batch(self, news: Sequence[NewTask]) -> list[TaskRecord]:
+        """Insert and publish checked tasks in batches; their records, in order (a broker
+        failure: ``dispatch_error`` set, the sweep publishes them)."""
         records: list[TaskRecord] = []
         for start in range(0, len(news), SUBMIT_BATCH):
             inserted = self._store.insert_tasks(
