@@ -30,6 +30,7 @@ from taskhub.services.health import Health
 from taskhub.services.inbox import Inbox
 from taskhub.services.notifications import Notifier
 from taskhub.services.pipelines import Pipeline, Pipelines
+from taskhub.services.retention import Retention
 from taskhub.services.schedules import Schedules
 from taskhub.services.tasks import Tasks
 from taskhub.services.triggers import Triggers
@@ -41,6 +42,7 @@ from taskhub.store.hooks import HookStore
 from taskhub.store.notifications import NotificationStore
 from taskhub.store.queries import TaskQueries
 from taskhub.store.recovery import RecoveryQueries
+from taskhub.store.retention import RetentionStore
 from taskhub.store.runs import RunStore
 from taskhub.store.schedules import ScheduleStore
 from taskhub.store.sessions import Session
@@ -57,6 +59,7 @@ from taskhub.worker.sweep import Sweep, Sweeper, SweepReport
 from taskhub.worker.system_tasks import bind_system_tasks
 
 SCHEDULE_MODULE = "beat_schedule"  # code-defined schedules, synced when beat starts
+PRUNE_FIRST_AFTER_S = 60.0  # beat's first prune, a minute after it starts
 
 
 class TaskHub:
@@ -121,9 +124,17 @@ class TaskHub:
             recover_dependents=self.dependencies.recover,
         )
         self.sweeper = Sweeper(self._sweep, settings.sweep_interval_s)
+        self.retention = Retention(settings, RetentionStore(store))
+        self.pruner = Sweeper(
+            self.retention.prune_due,
+            settings.retention_interval_s,
+            "taskhub-retention",
+            first_after_s=min(settings.retention_interval_s, PRUNE_FIRST_AFTER_S),
+        )
         self._bind_tasks()
+        timers = [self.sweeper, *([self.pruner] if self.retention.enabled else [])]
         self._disconnect_signals = signals.connect(
-            self.executor, self.lifecycle, completions, store, self.sweeper
+            self.executor, self.lifecycle, completions, store, timers
         )
 
     def _bind_tasks(self) -> None:
@@ -169,8 +180,11 @@ class TaskHub:
         db.downgrade(self.settings.resolved_database_url, revision)
 
     def close(self) -> None:
-        """Stop the sweeper, disconnect this hub's Celery signal receivers, close the pool."""
+        """Stop the sweeper and the pruner, disconnect this hub's Celery signal receivers,
+        close the pool."""
         self.sweeper.stop()
+        self.retention.stop()
+        self.pruner.stop()
         self._disconnect_signals()
         self.store.engine.dispose()
 

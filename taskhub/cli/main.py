@@ -25,6 +25,7 @@ from rich.text import Text
 from taskhub.cli import admin as cli_admin
 from taskhub.cli import common as cli_common
 from taskhub.cli import pipelines as cli_pipelines
+from taskhub.cli import prune as cli_prune
 from taskhub.cli import render as render
 from taskhub.cli import schedules as cli_schedules
 from taskhub.cli.common import EXIT_TIMEOUT, opened, warn_if_unpublished
@@ -51,6 +52,7 @@ app.add_typer(db_app, name="db")
 cli_admin.register(app)
 cli_schedules.register(app)
 cli_pipelines.register(app)
+cli_prune.register(app)
 
 
 def command(

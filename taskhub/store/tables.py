@@ -119,6 +119,7 @@ tasks = Table(
     Index("ix_tasks_workspace_updated", "workspace_id", "updated_at"),
     Index("ix_tasks_pipeline", "pipeline_id"),
     Index("ix_tasks_due", "status", "scheduled_for"),
+    Index("ix_tasks_finished", "finished_at", "id"),  # retention: the oldest finished first
 )
 
 pipelines = Table(  # a graph of tasks submitted together; its nodes are tasks with pipeline_id
@@ -235,6 +236,7 @@ trigger_deliveries = Table(
     Column("task_id", String(36), ForeignKey("tasks.id", ondelete="SET NULL")),
     Column("received_at", UTCDateTime, nullable=False),
     UniqueConstraint("trigger_id", "webhook_id", name="uq_trigger_deliveries_webhook"),
+    Index("ix_trigger_deliveries_task", "task_id"),
 )
 
 webhook_subscriptions = Table(
@@ -270,6 +272,7 @@ webhook_deliveries = Table(
     CheckConstraint("status IN ('pending', 'delivered', 'failed')", name="ck_webhook_status"),
     UniqueConstraint("subscription_id", "notification_id", name="uq_webhook_deliveries"),
     Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+    Index("ix_webhook_deliveries_notification", "notification_id"),
 )
 
 schedules = Table(  # cron schedules, made through the service (source 'api') or beat_schedule.py
