@@ -32,7 +32,9 @@ def prune(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Count, delete nothing.")] = False,
     batch_size: Annotated[
         int | None,
-        typer.Option(min=1, help="Tasks per transaction; default TASKHUB_RETENTION_BATCH_SIZE."),
+        typer.Option(
+            min=1, max=10_000, help="Tasks per transaction; default TASKHUB_RETENTION_BATCH_SIZE."
+        ),
     ] = None,
 ) -> None:
     """Delete finished tasks (completed, failed, cancelled) older than the retention, with

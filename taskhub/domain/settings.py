@@ -60,7 +60,7 @@ class Settings(BaseSettings):
         "every task forever. Global: the same for every workspace.",
     )
     retention_batch_size: int = Field(
-        1000, ge=1, description="Tasks deleted per transaction when pruning."
+        1000, ge=1, le=10_000, description="Tasks deleted per transaction when pruning."
     )
     retention_interval_s: float = Field(
         3600.0, gt=0, description="How often beat prunes the tasks past retention_days."
