@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 SECONDS_PER_DAY = 86_400
+MAX_BATCH_SIZE = 10_000  # ids per IN (...): well under SQLite's 32,766 variables
 # the rows a prune removes, by table, in the order a report lists them
 TABLES = (
     "tasks",

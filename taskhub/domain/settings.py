@@ -15,6 +15,8 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from taskhub.domain.retention import MAX_BATCH_SIZE
+
 PROCESS_SECRET = secrets.token_urlsafe(32)  # the default secret_key: this process's own
 
 
@@ -60,7 +62,7 @@ class Settings(BaseSettings):
         "every task forever. Global: the same for every workspace.",
     )
     retention_batch_size: int = Field(
-        1000, ge=1, le=10_000, description="Tasks deleted per transaction when pruning."
+        1000, ge=1, le=MAX_BATCH_SIZE, description="Tasks deleted per transaction when pruning."
     )
     retention_interval_s: float = Field(
         3600.0, gt=0, description="How often beat prunes the tasks past retention_days."

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from taskhub.domain.clock import now
 from taskhub.domain.errors import ValidationError
-from taskhub.domain.retention import PrunedBatch, PruneReport, cutoff
+from taskhub.domain.retention import MAX_BATCH_SIZE, PrunedBatch, PruneReport, cutoff
 from taskhub.domain.settings import Settings
 from taskhub.store.retention import RetentionStore
 
@@ -51,8 +51,8 @@ class Retention:
         if days <= 0:
             raise ValidationError("older_than_days", "must be more than 0 (retention is off)")
         limit = batch_size or self._settings.retention_batch_size
-        if limit < 1:
-            raise ValidationError("batch_size", "must be at least 1")
+        if not 1 <= limit <= MAX_BATCH_SIZE:
+            raise ValidationError("batch_size", f"must be from 1 to {MAX_BATCH_SIZE}")
         before = cutoff(self._clock(), days)
         if dry_run:
             return PruneReport(before, self._store.count(before), dry_run=True)
