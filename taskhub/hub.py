@@ -33,6 +33,7 @@ from taskhub.services.inbox import Inbox
 from taskhub.services.metrics import Metrics
 from taskhub.services.notifications import Notifier
 from taskhub.services.pipelines import Pipeline, Pipelines
+from taskhub.services.retention import Retention
 from taskhub.services.schedules import Schedules
 from taskhub.services.stats import Stats
 from taskhub.services.tasks import Tasks
@@ -46,6 +47,7 @@ from taskhub.store.notifications import NotificationStore
 from taskhub.store.observations import ObservationQueries
 from taskhub.store.queries import TaskQueries
 from taskhub.store.recovery import RecoveryQueries
+from taskhub.store.retention import RetentionStore
 from taskhub.store.runs import RunStore
 from taskhub.store.schedules import ScheduleStore
 from taskhub.store.sessions import Session
@@ -63,6 +65,7 @@ from taskhub.worker.sweep import Sweep, Sweeper, SweepReport
 from taskhub.worker.system_tasks import bind_system_tasks
 
 SCHEDULE_MODULE = "beat_schedule"  # code-defined schedules, synced when beat starts
+PRUNE_FIRST_AFTER_S = 60.0  # beat's first prune, a minute after it starts
 
 
 @dataclass(frozen=True)
@@ -154,9 +157,17 @@ class TaskHub:
             count=lambda report: observed.add_sweep_counts(vars(report), now()),
         )
         self.sweeper = Sweeper(self._sweep, settings.sweep_interval_s)
+        self.retention = Retention(settings, RetentionStore(store))
+        self.pruner = Sweeper(
+            self.retention.prune_due,
+            settings.retention_interval_s,
+            "taskhub-retention",
+            first_after_s=min(settings.retention_interval_s, PRUNE_FIRST_AFTER_S),
+        )
         self._bind_tasks()
+        timers = [self.sweeper, *([self.pruner] if self.retention.enabled else [])]
         self._disconnects = [
-            signals.connect(self.executor, self.lifecycle, completions, store, self.sweeper),
+            signals.connect(self.executor, self.lifecycle, completions, store, timers),
             log_context.connect(self.celery, settings.log_format),
         ]
 
@@ -211,9 +222,11 @@ class TaskHub:
         db.downgrade(self.settings.resolved_database_url, revision)
 
     def close(self) -> None:
-        """Stop the sweeper, disconnect this hub's Celery signal receivers, send the queued
-        task-sent events, close the pools."""
+        """Stop the sweeper and the pruner, disconnect this hub's Celery signal receivers,
+        send the queued task-sent events, close the pools."""
         self.sweeper.stop()
+        self.retention.stop()
+        self.pruner.stop()
         for disconnect in self._disconnects:
             disconnect()
         self.dispatcher.close()

@@ -26,6 +26,7 @@ from taskhub.cli import admin as cli_admin
 from taskhub.cli import common as cli_common
 from taskhub.cli import inbox as cli_inbox
 from taskhub.cli import pipelines as cli_pipelines
+from taskhub.cli import prune as cli_prune
 from taskhub.cli import render as render
 from taskhub.cli import schedules as cli_schedules
 from taskhub.cli.common import EXIT_TIMEOUT, opened, task_id_of, warn_if_unpublished
@@ -53,6 +54,7 @@ cli_admin.register(app)
 cli_schedules.register(app)
 cli_pipelines.register(app)
 cli_inbox.register(app, cli_admin.workspace_app)
+cli_prune.register(app)
 
 
 def command(

@@ -15,6 +15,8 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from taskhub.domain.retention import MAX_BATCH_SIZE
+
 PROCESS_SECRET = secrets.token_urlsafe(32)  # the default secret_key: this process's own
 
 
@@ -50,6 +52,23 @@ class Settings(BaseSettings):
     )
     schedule_tick_s: float = Field(
         1.0, gt=0, description="How often beat looks for due schedules in the database."
+    )
+    retention_days: float = Field(
+        0.0,
+        ge=0,
+        description="Finished tasks (completed, failed, cancelled) whose finished_at is older "
+        "than this many days are deleted, with their steps, attempts, outputs and "
+        "notifications, by beat every retention_interval_s (and by `taskhub prune`). 0 (the "
+        "default: deleting is opt-in) keeps every task. Global: the same for every workspace.",
+    )
+    retention_batch_size: int = Field(
+        1000, ge=1, le=MAX_BATCH_SIZE, description="Tasks deleted per transaction when pruning."
+    )
+    retention_interval_s: float = Field(
+        3600.0, gt=0, description="How often beat prunes the tasks past retention_days."
+    )
+    retention_pause_s: float = Field(
+        0.01, ge=0, description="Rest between two pruning batches: writers go first."
     )
     pipeline_max_nodes: int = Field(
         10_000, ge=1, description="The most nodes one pipeline may have."

@@ -168,11 +168,13 @@ tasks = Table(
         postgresql_using="gin",
         postgresql_ops={"name": "gin_trgm_ops"},
     ).ddl_if(dialect="postgresql"),
-    # /metrics: the tasks finished since its last scrape, across workspaces (partial: only
-    # finished rows, so a running task's updates do not write to it)
+    # Finished tasks oldest first, across workspaces: /metrics reads those finished since its
+    # last scrape, retention the oldest a batch at a time (partial: only finished rows, so a
+    # running task's updates do not write to it)
     Index(
         "ix_tasks_finished_at",
         "finished_at",
+        "id",
         postgresql_where=text("finished_at IS NOT NULL"),
         sqlite_where=text("finished_at IS NOT NULL"),
     ),
@@ -299,6 +301,7 @@ trigger_deliveries = Table(
     Column("task_id", String(36), ForeignKey("tasks.id", ondelete="SET NULL")),
     Column("received_at", UTCDateTime, nullable=False),
     UniqueConstraint("trigger_id", "webhook_id", name="uq_trigger_deliveries_webhook"),
+    Index("ix_trigger_deliveries_task", "task_id"),
 )
 
 webhook_subscriptions = Table(
@@ -334,6 +337,7 @@ webhook_deliveries = Table(
     CheckConstraint("status IN ('pending', 'delivered', 'failed')", name="ck_webhook_status"),
     UniqueConstraint("subscription_id", "notification_id", name="uq_webhook_deliveries"),
     Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+    Index("ix_webhook_deliveries_notification", "notification_id"),
 )
 
 sweep_counts = Table(  # what the recovery sweep recovered, by kind (SweepReport's fields)

@@ -10,7 +10,7 @@ and retries are recorded before the handler returns. Handlers act only on their 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from celery import signals
@@ -32,7 +32,7 @@ def connect(
     lifecycle: Lifecycle,
     completions: CompletionWriter,
     store: Store,
-    sweeper: Sweeper,
+    sweepers: Sequence[Sweeper],
 ) -> Callable[[], None]:
     """Connect the handlers of ``executor``'s app (each ignores tasks of another app); returns
     the function that disconnects them."""
@@ -83,7 +83,8 @@ def connect(
 
     def on_beat_init(sender: Any = None, **_: Any) -> None:
         if getattr(sender, "app", None) is app:
-            sweeper.start()
+            for sweeper in sweepers:  # the recovery sweep, retention
+                sweeper.start()
 
     receivers: Receivers = [
         (signals.beat_init, on_beat_init, "beat"),

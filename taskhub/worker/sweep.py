@@ -112,11 +112,21 @@ class Sweep:
 
 
 class Sweeper:
-    """A daemon thread calling ``sweep`` every ``interval_s`` until :meth:`stop`."""
+    """A daemon thread calling ``sweep`` every ``interval_s`` (the first time after
+    ``first_after_s``, by default ``interval_s``) until :meth:`stop`: the recovery sweep, and
+    retention's pruning on a timer of its own."""
 
-    def __init__(self, sweep: Callable[[], object], interval_s: float) -> None:
+    def __init__(
+        self,
+        sweep: Callable[[], object],
+        interval_s: float,
+        name: str = "taskhub-sweep",
+        first_after_s: float | None = None,
+    ) -> None:
         self._sweep = sweep
         self._interval_s = interval_s
+        self._name = name
+        self._first_after_s = interval_s if first_after_s is None else first_after_s
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -128,7 +138,7 @@ class Sweeper:
         if self.running:
             return
         self._stopped.clear()
-        self._thread = threading.Thread(target=self._loop, name="taskhub-sweep", daemon=True)
+        self._thread = threading.Thread(target=self._loop, name=self._name, daemon=True)
         self._thread.start()
 
     def stop(self, timeout_s: float = 5.0) -> None:
@@ -137,8 +147,10 @@ class Sweeper:
             self._thread.join(timeout_s)
 
     def _loop(self) -> None:
-        while not self._stopped.wait(self._interval_s):
+        wait_s = self._first_after_s
+        while not self._stopped.wait(wait_s):
+            wait_s = self._interval_s
             try:
                 self._sweep()
             except Exception:  # the next round tries again; a sweep must never stop sweeping
-                log.exception("recovery sweep failed; trying again in %s s", self._interval_s)
+                log.exception("%s failed; trying again in %s s", self._name, self._interval_s)

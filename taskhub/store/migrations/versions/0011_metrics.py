@@ -1,5 +1,6 @@
-"""What ``/metrics`` reads: a partial index on ``tasks.finished_at`` (finished rows only) (the tasks finished since its last
-scrape, in that order, a page at a time: wait and run time histograms, retries), and
+"""What ``/metrics`` reads: a partial index on ``tasks (finished_at, id)``, finished rows only
+(the tasks finished since its last scrape, in that order, a page at a time: wait and run time
+histograms, retries; retention reads the oldest by it too), and
 ``sweep_counts``, what the recovery sweep (in beat's process) recovered, by kind, since the
 database was made (so the API process reports it).
 
@@ -22,7 +23,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_tasks_finished_at",
         "tasks",
-        ["finished_at"],
+        ["finished_at", "id"],
         postgresql_where=sa.text("finished_at IS NOT NULL"),
         sqlite_where=sa.text("finished_at IS NOT NULL"),
     )
