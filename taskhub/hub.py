@@ -142,9 +142,7 @@ class TaskHub:
         observed = ObservationQueries(store)
         self.metrics = Metrics(settings, observed, self.dispatcher, self._queues)
         self.schedules = Schedules(settings, ScheduleStore(store), self.tasks)
-        self.stats = Stats(
-            settings, StatsQueries(store), self.tasks, self.dispatcher, self.definitions
-        )
+        self.stats = Stats(settings, StatsQueries(store), self.dispatcher, self.definitions)
         beat = BeatHooks(self._beat_tick, self.sync_code_schedules, settings.schedule_tick_s)
         register(self.celery, beat)
         self._sweep = Sweep(

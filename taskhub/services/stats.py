@@ -9,8 +9,6 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from taskhub.domain.clock import now
-from taskhub.domain.errors import ValidationError
-from taskhub.domain.paging import TaskFilter
 from taskhub.domain.registry import TaskDefinition
 from taskhub.domain.settings import Settings
 from taskhub.domain.states import Status
@@ -22,7 +20,6 @@ from taskhub.domain.stats import (
     Window,
     buckets,
 )
-from taskhub.services.tasks import Tasks
 from taskhub.store.stats import StatsQueries
 from taskhub.worker.publisher import Dispatcher
 
@@ -34,13 +31,11 @@ class Stats:
         self,
         settings: Settings,
         queries: StatsQueries,
-        tasks: Tasks,
         publisher: Dispatcher,
         definitions: Mapping[str, TaskDefinition],
     ) -> None:
         self._settings = settings
         self._queries = queries
-        self._tasks = tasks
         self._publisher = publisher
         self._definitions = definitions
 
@@ -80,14 +75,3 @@ class Stats:
             )
             for name in sorted(names)
         ]
-
-    def failed_with(self, workspace_id: str, error_type: str) -> TaskFilter:
-        """The failed tasks whose exception is ``error_type``: what "retry all of these" acts on
-        (``hub.tasks.bulk(workspace_id, "retry", ...)``)."""
-        if not error_type.strip():
-            raise ValidationError("error_type", "is required: the exception type to retry")
-        return TaskFilter(workspace_id, status=Status.FAILED, error_type=error_type)
-
-    def count(self, where: TaskFilter) -> int:
-        """How many tasks ``where`` matches now (what a bulk action on it would select)."""
-        return self._tasks.list_tasks(where, limit=1).total

@@ -6,12 +6,13 @@ history's filter matches, after a page that says exactly how many.
 (every task matching the filter, at most the service's ``BULK_MAX``, newest first; e.g.
 ``/bulk/retry?status=failed&error_type=KeyError``). Its confirmation form POSTs to the same URL
 with the CSRF token; that calls ``hub.tasks.bulk`` and shows what changed and what was skipped.
+The ops page's "Retry all of these" links here too (``status=failed&error_type=X``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -22,6 +23,7 @@ from starlette.datastructures import QueryParams
 from taskhub.domain.errors import NotFoundError, ValidationError
 from taskhub.domain.paging import TaskFilter
 from taskhub.domain.records import TaskRecord
+from taskhub.domain.states import Status
 from taskhub.hub import TaskHub
 from taskhub.services import tasks as task_service
 from taskhub.web import sessions, views
@@ -30,7 +32,10 @@ from taskhub.web.common import CsrfField, HubDep, Viewer, ViewerDep, message, pa
 router = APIRouter(include_in_schema=False)
 
 VERBS = {"cancel": ("Cancel", "cancelled"), "retry": ("Retry", "retried")}
+NOTES = {"retry": "Each runs again as a new run, with its whole retry budget."}
+AFTER = {"retry": Status.PENDING}  # where the tasks an action changed are found next
 PREVIEW = 10  # tasks the confirmation lists by name
+SKIPPED_SHOWN = 20  # skipped tasks the result lists (with the reason); the rest are counted
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,10 @@ def run(
     except ValidationError as exc:
         return message(request, 422, "Invalid selection", f"{exc.field}: {exc.message}")
     context = _context(viewer, action, selection) | {"result": result}
+    if action in AFTER:  # the same filters but the status they have now, e.g. pending again
+        after = replace(selection.listing, status=AFTER[action], error_type=None, skip=0)
+        context["after_url"] = after.url()
+        context["after_label"] = views.status_label(AFTER[action])
     return page(request, "bulk_done.html", context)
 
 
@@ -105,7 +114,9 @@ def _context(viewer: Viewer, action: str, selection: Selection) -> dict[str, Any
         "verb": verb,
         "done": done,
         "selection": selection,
-        "filter_text": _describe(selection.listing),
+        "filter_words": _describe(selection.listing),
+        "note": NOTES.get(action),
+        "skipped_shown": SKIPPED_SHOWN,
         "max_tasks": task_service.BULK_MAX,
         "back_url": selection.listing.url(),
     }
@@ -132,17 +143,18 @@ def _find(hub: TaskHub, viewer: Viewer, task_id: str) -> tuple[str, TaskRecord |
 FILTER_WORDS = {"status": "status", "type": "type", "origin": "origin", "error_type": "error type"}
 
 
-def _describe(listing: views.Listing) -> str:
-    """The filter in words: ``status failed, error type KeyError, name contains "x"``."""
+def _describe(listing: views.Listing) -> list[tuple[str, str]]:
+    """The filter in words, as ``(words, value)`` pairs: ``status failed``, ``error type
+    KeyError`` (the page shows an exception's name as code), ``name contains “x”``."""
     words = []
     for name, value in listing.filters():
         if name == "q":
-            words.append(f"name contains “{value}”")
+            words.append(("name contains", f"“{value}”"))
         elif name == "status" and listing.status is not None:
-            words.append(f"status {views.status_label(listing.status)}")
+            words.append(("status", views.status_label(listing.status)))
         else:
-            words.append(f"{FILTER_WORDS[name]} {value}")
-    return ", ".join(words)
+            words.append((FILTER_WORDS[name], value))
+    return words
 
 
 def _no_such_action(request: Request, action: str) -> HTMLResponse:

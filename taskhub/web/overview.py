@@ -1,27 +1,22 @@
 """The overview (tasks by status, throughput and failure rate per hour, a link to Flower) and
-the ops page (queues, run-time percentiles per task type, failures grouped by exception, with
-"retry all of these": a confirmation showing how many, then the bulk retry)."""
+the ops page (queues, run-time percentiles per task type, failures grouped by exception, each
+with "retry all of these": a link to the history's bulk confirmation, ``taskhub.web.bulk``)."""
 
 from __future__ import annotations
 
-from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from taskhub.domain.clock import now
 from taskhub.domain.errors import ValidationError
 from taskhub.domain.states import Status
 from taskhub.domain.stats import RUN_TIME_SAMPLE, parse_hours
-from taskhub.services.tasks import BULK_MAX
-from taskhub.web import charts, sessions
-from taskhub.web.common import CsrfField, HubDep, ViewerDep, message, page
+from taskhub.web import charts
+from taskhub.web.common import HubDep, ViewerDep, message, page
 
 router = APIRouter(include_in_schema=False)
-MAX_SKIPPED_SHOWN = 20
-
-ErrorTypeField = Annotated[str, Form()]
 
 
 @router.get("/overview")
@@ -71,58 +66,20 @@ def ops(request: Request, hub: HubDep, viewer: ViewerDep) -> HTMLResponse:
     return page(request, "ops.html", context)
 
 
-@router.get("/ops/retry")
-def confirm_retry(request: Request, hub: HubDep, viewer: ViewerDep) -> HTMLResponse:
-    """ "Retry all of these": how many failed tasks of this exception type the retry will take."""
-    error_type = request.query_params.get("error_type", "")
-    try:
-        where = hub.stats.failed_with(viewer.workspace.id, error_type)
-    except ValidationError as exc:
-        return message(request, 422, "Invalid query", f"{exc.field}: {exc.message}")
-    context = {
-        "viewer": viewer,
-        "error_type": error_type,
-        "count": hub.stats.count(where),
-        "max_tasks": BULK_MAX,
-        "history_url": history_url(error_type),
-    }
-    return page(request, "ops_retry.html", context)
-
-
-@router.post("/ops/retry")
-def retry_all(
-    request: Request,
-    hub: HubDep,
-    viewer: ViewerDep,
-    error_type: ErrorTypeField = "",
-    csrf_token: CsrfField = None,
-) -> HTMLResponse:
-    """Retry every failed task of the workspace whose exception is ``error_type``
-    (``hub.tasks.bulk``), then say what changed and what was skipped, and why."""
-    sessions.check_csrf(viewer.session, csrf_token)
-    try:
-        where = hub.stats.failed_with(viewer.workspace.id, error_type)
-    except ValidationError as exc:
-        return message(request, 422, "Invalid form", f"{exc.field}: {exc.message}")
-    result = hub.tasks.bulk(viewer.workspace.id, "retry", where)
-    context = {
-        "viewer": viewer,
-        "error_type": error_type,
-        "result": result,
-        "skipped": result.skipped[:MAX_SKIPPED_SHOWN],
-        "max_tasks": BULK_MAX,
-    }
-    return page(request, "ops_retried.html", context)
-
-
 def history_url(error_type: str | None) -> str:
     """The task history, filtered to the failed tasks of this exception type."""
-    query = {"status": Status.FAILED.value, "error_type": error_type or ""}
-    return "/?" + urlencode({k: v for k, v in query.items() if v})
+    return "/?" + _failed_with(error_type)
 
 
 def retry_url(error_type: str) -> str:
-    return "/ops/retry?" + urlencode({"error_type": error_type})
+    """Where "retry all of these" goes: the history's bulk confirmation for the same filter
+    (how many, then the retry; ``taskhub.web.bulk``)."""
+    return "/bulk/retry?" + _failed_with(error_type)
+
+
+def _failed_with(error_type: str | None) -> str:
+    query = {"status": Status.FAILED.value, "error_type": error_type or ""}
+    return urlencode({k: v for k, v in query.items() if v})
 
 
 def rate(value: float | None) -> str:

@@ -1,6 +1,6 @@
 """In a real browser, with the worker running: failures grouped by exception on the ops page,
-"retry all of these" showing how many, confirmed, and the tasks running again; the overview's
-charts (kept as a screenshot)."""
+"retry all of these" opening the history's bulk confirmation with how many, confirmed, and the
+tasks running again; the overview's charts (kept as a screenshot)."""
 
 from __future__ import annotations
 
@@ -51,12 +51,13 @@ def test_an_operator_retries_every_task_that_failed_with_one_exception(
     snap(page, "ops_failures_by_exception")
     group.locator("a.retry-all").click()
 
-    # then the confirmation says how many before anything runs, and they are confirmed,
-    expect(page.locator(".retry-count")).to_have_text("2")
+    # then the bulk confirmation says how many before anything runs, and they are confirmed,
+    expect(page).to_have_url(f"{api_url}/bulk/retry?status=failed&error_type=ConnectionError")
+    expect(page.locator(".bulk-count strong")).to_have_text("2")
+    expect(page.locator(".bulk-count code")).to_have_text("ConnectionError")
     assert [status(t) for t in flaky] == [Status.FAILED, Status.FAILED]
-    page.click("button.confirm-retry")
-    expect(page.locator(".changed")).to_have_text("2")
-    expect(page.locator(".skipped")).to_have_text("0")
+    page.click("button.confirm")
+    expect(page.locator(".bulk-changed")).to_have_text("2 tasks retried.")
 
     # Then the worker runs them again, and they complete; the other failure is left alone.
     for task_id in flaky:

@@ -107,7 +107,7 @@ def test_the_confirmation_counts_every_match_of_the_filter(
         link = session.get("/bulk/retry?status=cancelled")  # no ids: the filter's matches
         assert count_of(link) == 1 and "1</strong> task:" in link.text
         none = session.get("/bulk/retry?status=failed&error_type=KeyError")
-        assert "No task matches status failed, error type KeyError" in none.text
+        assert "No task matches status failed, error type <code>KeyError</code>" in none.text
         assert "bulk-go" not in none.text
 
 
@@ -163,6 +163,20 @@ def test_confirming_cancels_exactly_the_ticked_tasks_and_reports_the_skipped(
         Status.CANCELLED,
         Status.PENDING,
     ]
+
+
+def test_a_long_list_of_skipped_tasks_shows_the_first_few_and_counts_the_rest(
+    idle_api_url: str, idle_hub: TaskHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("taskhub.web.bulk.SKIPPED_SHOWN", 2)  # the server runs in this process
+    account = new_account(idle_hub)
+    ws = account.workspace_id
+    ids = idle_hub.tasks.submit_many(ws, "tests.noop", [{}] * 5)  # pending: none can be retried
+    with sign_in(idle_api_url, account.key) as session:
+        done = confirm(session, "/bulk/retry?" + "&".join(f"ids={i}" for i in ids))
+    assert 'data-changed="0"' in done.text and 'data-skipped="5"' in done.text
+    assert done.text.count("</td></tr>") == 2 and "and 3 more skipped" in done.text
+    assert statuses(idle_hub, ws, ids) == [Status.PENDING] * 5
 
 
 def test_confirming_retries_every_task_the_filter_matches(

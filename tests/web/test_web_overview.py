@@ -1,7 +1,8 @@
 """The overview and ops pages over real HTTP, on the real API app: the SVG charts (one bar per
 hour), the Flower link from settings, ``?hours=`` validation, failures grouped by exception
-and "retry all of these" (a confirmation with the count, then a POST with the CSRF token that
-retries exactly that group), each workspace seeing only its own. Assertions read the HTML.
+and "retry all of these" (the link leads to the history's bulk confirmation with the count,
+whose POST with the CSRF token retries exactly that group), each workspace seeing only its
+own. Assertions read the HTML.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import re
 from collections.abc import Iterator
 from datetime import timedelta
 
+import httpx
 import pytest
 
 from taskhub import Settings, TaskHub
@@ -47,6 +49,36 @@ def chart(page: str, chart_id: str) -> str:
 
 def statuses(hub: TaskHub, workspace_id: str, *ids: str) -> list[Status]:
     return [hub.tasks.get(workspace_id, ident).status for ident in ids]
+
+
+def failure_group(ops_page: str, error_type: str) -> str:
+    """The ops page's row for the failures with ``error_type``."""
+    row = rf'<tr class="failure-group" data-error-type="{error_type}">.*?</tr>'
+    group = re.search(row, ops_page, re.S)
+    assert group, ops_page
+    return group.group(0)
+
+
+def retry_all_link(ops_page: str, error_type: str) -> str:
+    """Where that row's "Retry all of these" goes, as a person clicking it would."""
+    found = re.search(r'class="retry-all" href="([^"]+)"', failure_group(ops_page, error_type))
+    assert found, ops_page
+    return html.unescape(found.group(1))
+
+
+def count_of(confirmation: httpx.Response) -> int:
+    """The number the bulk confirmation says the action will take."""
+    found = re.search(r'data-count="(\d+)"', confirmation.text)
+    assert found, confirmation.text
+    return int(found.group(1))
+
+
+def form_action(confirmation: httpx.Response) -> str:
+    """Where the confirmation's button posts."""
+    form = r'<form class="actions bulk-go" method="post" action="([^"]+)"'
+    found = re.search(form, confirmation.text)
+    assert found, confirmation.text
+    return html.unescape(found.group(1))
 
 
 # -- the overview -------------------------------------------------------------------------------
@@ -108,10 +140,10 @@ def test_hours_out_of_range_or_not_a_number_is_a_422_naming_hours(
 
 def test_signed_out_the_new_pages_redirect_to_sign_in(ops_url: str) -> None:
     with browser(ops_url) as session:
-        for path in ("/overview", "/ops", "/ops/retry?error_type=E"):
+        for path in ("/overview", "/ops", "/bulk/retry?status=failed&error_type=E"):
             reply = session.get(path)
             assert reply.status_code == 303 and reply.headers["location"] == "/login", path
-        assert session.post("/ops/retry", data={"error_type": "E"}).status_code == 303
+        assert session.post("/bulk/retry?status=failed&error_type=E").status_code == 303
 
 
 # -- ops -----------------------------------------------------------------------------------------
@@ -167,43 +199,77 @@ def test_retry_all_of_an_exception_confirms_the_count_then_retries_exactly_that_
     with sign_in(ops_url, me.key) as session:
         # The failures are grouped by exception, each linked to its history and its retry.
         page = session.get("/ops").text
-        group = re.search(
-            r'<tr class="failure-group" data-error-type="ValueError">.*?</tr>', page, re.S
-        )
-        assert group, page
-        assert '<td class="count">3</td>' in group.group(0)
-        assert "bad value 1" in group.group(0)  # the newest one's message
-        assert 'href="/?status=failed&amp;error_type=ValueError"' in group.group(0)
-        retry = re.search(r'class="retry-all" href="([^"]+)"', group.group(0))
-        assert retry
+        group = failure_group(page, "ValueError")
+        assert '<td class="count">3</td>' in group
+        assert "bad value 1" in group  # the newest one's message
+        assert 'href="/?status=failed&amp;error_type=ValueError"' in group
+        retry = retry_all_link(page, "ValueError")
+        assert retry == "/bulk/retry?status=failed&error_type=ValueError"
 
-        # The confirmation says how many, and changes nothing yet.
-        confirm = session.get(html.unescape(retry.group(1)))
-        assert confirm.status_code == 200
-        assert '<strong class="retry-count">3</strong>' in confirm.text
+        # The history's bulk confirmation says how many, names the exception, and changes
+        # nothing yet.
+        confirm = session.get(retry)
+        assert confirm.status_code == 200, confirm.text
+        assert count_of(confirm) == 3
+        assert "all matching status failed, error type <code>ValueError</code>?" in confirm.text
+        assert "with its whole retry budget" in confirm.text
+        assert 'href="/?status=failed&amp;error_type=ValueError">Back to the tasks' in confirm.text
         assert statuses(ops_hub, me.workspace_id, *values, key) == [Status.FAILED] * 4
 
         # Confirmed: those three run again, the KeyError stays failed.
-        done = session.post(
-            "/ops/retry", data={"error_type": "ValueError", "csrf_token": csrf_of(confirm)}
-        )
+        done = session.post(form_action(confirm), data={"csrf_token": csrf_of(confirm)})
         assert done.status_code == 200, done.text
-        assert '<strong class="changed">3</strong>' in done.text
-        assert '<strong class="skipped">0</strong>' in done.text
+        assert 'data-changed="3"' in done.text and "skipped" not in done.text
+        assert 'href="/?status=pending">Pending tasks</a>' in done.text
     assert statuses(ops_hub, me.workspace_id, *values) == [Status.PENDING] * 3
     assert [ops_hub.tasks.get(me.workspace_id, v).run for v in values] == [2, 2, 2]
     assert statuses(ops_hub, me.workspace_id, key) == [Status.FAILED]
+
+
+def test_retry_all_takes_every_failure_of_the_exception_not_only_the_pages_hours(
+    ops_url: str, ops_hub: TaskHub
+) -> None:
+    me = new_account(ops_hub)
+    at = now()
+    ws = me.workspace_id
+    recent = put(ops_hub, ran(Status.FAILED, at, 1, error_type="E"), ws)
+    stale = put(ops_hub, ran(Status.FAILED, at - timedelta(hours=30), 1, error_type="E"), ws)
+    with sign_in(ops_url, me.key) as session:
+        page = session.get("/ops").text  # the last 24 hours
+        assert '<td class="count">1</td>' in failure_group(page, "E")
+        confirm = session.get(retry_all_link(page, "E"))
+        assert count_of(confirm) == 2  # it says so before anything runs
+        session.post(form_action(confirm), data={"csrf_token": csrf_of(confirm)})
+    assert statuses(ops_hub, me.workspace_id, recent, stale) == [Status.PENDING] * 2
+
+
+def test_more_failures_than_a_bulk_action_takes_are_capped_and_it_says_so(
+    ops_url: str, ops_hub: TaskHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("taskhub.services.tasks.BULK_MAX", 2)  # the server runs in this process
+    me = new_account(ops_hub)
+    ws, at = me.workspace_id, now()
+    failed = [
+        put(ops_hub, ran(Status.FAILED, at - timedelta(minutes=n), 1, error_type="E"), ws)
+        for n in (3, 2, 1)  # oldest first
+    ]
+    with sign_in(ops_url, me.key) as session:
+        confirm = session.get(retry_all_link(session.get("/ops").text, "E"))
+        assert count_of(confirm) == 2
+        assert "3 tasks match, but one bulk action takes at most 2" in confirm.text
+        done = session.post(form_action(confirm), data={"csrf_token": csrf_of(confirm)})
+        assert 'data-changed="2"' in done.text and "3 tasks matched" in done.text
+    assert statuses(ops_hub, me.workspace_id, *failed) == [Status.FAILED] + [Status.PENDING] * 2
 
 
 def test_retry_all_without_the_csrf_token_is_refused(ops_url: str, ops_hub: TaskHub) -> None:
     me = new_account(ops_hub)
     failed = put(ops_hub, ran(Status.FAILED, now(), 1, error_type="ValueError"), me.workspace_id)
     with sign_in(ops_url, me.key) as session:
+        confirm = session.get(retry_all_link(session.get("/ops").text, "ValueError"))
         for token in (None, "forged"):
-            data = {"error_type": "ValueError"} | ({"csrf_token": token} if token else {})
-            assert session.post("/ops/retry", data=data).status_code == 403
-        empty = session.get("/ops/retry", params={"error_type": ""})
-        assert empty.status_code == 422 and "error_type" in empty.text
+            data = {"csrf_token": token} if token else {}
+            assert session.post(form_action(confirm), data=data).status_code == 403
     assert statuses(ops_hub, me.workspace_id, failed) == [Status.FAILED]
 
 
@@ -232,9 +298,10 @@ def test_each_workspace_sees_and_retries_only_its_own_failures(
         overview = session.get("/overview").text
         assert '<strong class="count-failed">1</strong>' in overview
         assert '<strong class="count-completed">0</strong>' in overview
-        confirm = session.get("/ops/retry", params={"error_type": "OSError"})
-        assert '<strong class="retry-count">1</strong>' in confirm.text
-        session.post("/ops/retry", data={"error_type": "OSError", "csrf_token": csrf_of(confirm)})
+        confirm = session.get(retry_all_link(page, "OSError"))
+        assert count_of(confirm) == 1
+        assert mine in confirm.text and theirs[0] not in confirm.text
+        session.post(form_action(confirm), data={"csrf_token": csrf_of(confirm)})
 
     assert statuses(ops_hub, me.workspace_id, mine) == [Status.PENDING]
     assert statuses(ops_hub, other.workspace_id, *theirs) == [Status.FAILED] * 2
