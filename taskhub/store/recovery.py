@@ -6,6 +6,7 @@ changes a row (the sweep's changes go through the state machine, :meth:`Store.tr
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import Select, and_, or_, select
@@ -39,11 +40,26 @@ class RecoveryQueries:
         )
         return self._records(query)
 
-    def published_pending(self, before: datetime, limit: int = 1000) -> list[TaskRecord]:
-        """Pending records last published before ``before``, oldest first."""
+    def pending_queues(self, before: datetime) -> list[str]:
+        """The queues of the pending records last published before ``before``."""
+        published = and_(T.c.status == Status.PENDING.value, T.c.dispatched_at < before)
+        with self.store.read() as c:
+            return list(c.execute(select(T.c.queue).where(published).distinct()).scalars())
+
+    def published_pending(
+        self,
+        idle_before: datetime,
+        busy_before: datetime,
+        idle_queues: Collection[str],
+        limit: int = 1000,
+    ) -> list[TaskRecord]:
+        """Pending records last published before ``idle_before`` in one of ``idle_queues``,
+        or before ``busy_before`` in any queue; oldest first. (Those waiting in a busy queue
+        are not read until then, so they never crowd out the lost ones of an idle queue.)"""
+        idle = and_(T.c.queue.in_(list(idle_queues)), T.c.dispatched_at < idle_before)
         query = (
             select(T)
-            .where(T.c.status == Status.PENDING.value, T.c.dispatched_at < before)
+            .where(T.c.status == Status.PENDING.value, or_(idle, T.c.dispatched_at < busy_before))
             .order_by(T.c.dispatched_at)
             .limit(limit)
         )

@@ -98,17 +98,14 @@ class Sweep:
         """
         idle_cutoff = at - timedelta(seconds=self._settings.lost_message_after_s)
         busy_cutoff = at - timedelta(seconds=self._settings.lost_message_busy_after_s)
-        candidates = self._recovery.published_pending(idle_cutoff)
-        if not candidates:
+        queues = self._recovery.pending_queues(idle_cutoff)
+        if not queues:
             return []
-        depths = self._dispatcher.queue_depths({record.options.queue for record in candidates})
+        depths = self._dispatcher.queue_depths(set(queues))
         if depths is None:
             return []  # the broker is down: nothing can be published anyway
-        return [
-            r
-            for r in candidates
-            if depths[r.options.queue] == 0 or (r.dispatched_at or at) < busy_cutoff
-        ]
+        idle = [queue for queue, depth in depths.items() if depth == 0]
+        return self._recovery.published_pending(idle_cutoff, busy_cutoff, idle)
 
 
 class Sweeper:

@@ -170,6 +170,27 @@ def test_a_worker_connection_dropped_by_the_server_costs_one_operation(settings:
     assert claimed is not None and claimed.status is Status.IN_PROGRESS
 
 
+def test_a_lost_message_is_found_behind_a_thousand_tasks_waiting_in_a_busy_queue(
+    settings: Settings,
+) -> None:
+    """Tasks waiting their turn in a busy queue are not lost: they must not hide, by their
+    number, a lost message of another queue from the sweep."""
+    busy, _ = own_queue(settings, lost_message_after_s=0.2)
+    busy.submit_many("tests.noop", [{}] * 1050)  # older, and still on the broker
+    hub, queue = own_queue(settings, lost_message_after_s=0.2)
+    try:
+        record = hub.submit("tests.echo", {"value": "found again"})
+        with hub.celery.connection_for_write() as conn:
+            conn.default_channel.queue_purge(queue.default_queue)
+
+        wait_for(lambda: hub.sweep().redelivered, what="a sweep that redelivers it")
+        assert hub.dispatcher.queue_depths([queue.default_queue]) == {queue.default_queue: 1}
+        assert hub.get(record.id).dispatched_at != record.dispatched_at
+    finally:
+        busy.close()
+        hub.close()
+
+
 def test_a_message_the_broker_lost_is_published_again_by_the_sweep(settings: Settings) -> None:
     """The record says pending and published; the broker no longer has the message (a Redis
     restarted empty, an embedded worker killed after it took the file): the sweep, seeing the
