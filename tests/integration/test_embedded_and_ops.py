@@ -48,6 +48,28 @@ def test_the_embedded_default_needs_no_server(tmp_path: Path) -> None:
     assert hub.output(batch[0].id).content == '{"document_id": "d0", "words": 2}'
 
 
+def test_the_embedded_broker_runs_higher_priority_tasks_first(tmp_path: Path) -> None:
+    # Given low-priority tasks queued before high-priority ones, with no worker running
+    settings = Settings(home=tmp_path, imports=["tests.tasks"])
+    hub = TaskHub(settings)
+    hub.migrate()
+    low = [hub.submit("tests.noop", priority=1).id for _ in range(4)]
+    high = [hub.submit("tests.noop", priority=8).id for _ in range(4)]
+    middle = hub.submit("tests.noop", priority=5).id
+
+    # When a worker taking one task at a time starts
+    with running_worker(settings, concurrency=1, name="priority"):
+        wait_for(
+            lambda: hub.list(status=Status.COMPLETED, limit=1).total == 9,
+            timeout_s=60,
+            what="every task",
+        )
+
+    # Then the higher priorities started first, each in the order it was submitted
+    started = sorted(hub.list(limit=20).items, key=lambda r: r.started_at or r.created_at)
+    assert [r.id for r in started] == [*high, middle, *low]
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
