@@ -12,6 +12,7 @@ def sign_in(page: Page, base_url: str, key: str) -> None:
     page.fill("#api_key", key)
     page.click("button[type=submit]")
     expect(page).to_have_url(f"{base_url}/")
+    page.wait_for_load_state("load")  # its scripts have run: what the page follows is heard
 
 
 def live(page: Page) -> None:

@@ -33,6 +33,19 @@ CHROMIUM_ARGS = [
 ]
 
 
+EXPECT_TIMEOUT_MS = 15_000  # what the page must show by then, waited on (Playwright's is 5 s)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Give ``expect(...)`` the same deadline as every other wait here: on a loaded 2-core
+    machine a page after a click, or a live update, can take more than Playwright's 5 s."""
+    try:
+        from playwright.sync_api import expect
+    except ImportError:  # the collection hook below explains what is missing
+        return
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     missing = shutil.which(CHROMIUM) is None and not Path(CHROMIUM).exists()
     for item in items:
@@ -63,7 +76,7 @@ def page(chromium: object, request: pytest.FixtureRequest) -> Iterator[object]:
     context = chromium.new_context(
         viewport={"width": 1280, "height": 900}, permissions=["clipboard-read", "clipboard-write"]
     )
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(EXPECT_TIMEOUT_MS)
     tab = context.new_page()
     yield tab
     snap(tab, request.node.name)
