@@ -1,11 +1,12 @@
 #!/usr/bin/env python
 """CI's benchmark gate: end-to-end throughput must stay above 70% of the recorded figure.
 
-The figure is a ratio, taskhub's median end-to-end rate over raw Celery's (defaults) in the
-same run (bench/throughput.py's two measurements, no-op tasks, a real prefork worker with 2
-processes each), so the machine's speed and load cancel out. The recorded ratio is in
-bench/baseline.json; the gate fails (exit 1) when the measured one is below 0.7 x it, and
-prints both either way. A missing or malformed baseline is exit 2.
+The figure is a ratio, taskhub's end-to-end rate over raw Celery's (defaults) in the same run
+(bench/throughput.py's two measurements, no-op tasks, a real prefork worker with 2 processes
+each, taken in pairs one right after the other; the median of the pairs), so the machine's
+speed and load cancel out. The recorded ratio is in bench/baseline.json; the gate fails (exit
+1) when the measured one is below 0.7 x it twice in a row (a second measurement confirms a
+first failure), and prints both either way. A missing or malformed baseline is exit 2.
 
     python bench/gate.py                         # the gate (CI runs this)
     python bench/gate.py --record --runs 3       # measure 3 times, record the median
@@ -91,8 +92,9 @@ def decide(measured: float, baseline: Baseline, floor: float = FLOOR) -> Verdict
 
 
 def measure(database: str, redis_url: str, n: int, repeat: int) -> float:
-    """One gate run: raw Celery (defaults), then taskhub (Postgres + Redis), ``repeat`` timed
-    runs of ``n`` no-op tasks each; taskhub's median rate over raw Celery's."""
+    """One gate run: ``repeat`` pairs of timed runs of ``n`` no-op tasks, raw Celery (defaults)
+    then taskhub (Postgres + Redis) right after it; the median of the pairs' ratios (taskhub's
+    rate over raw Celery's), so a change of load between pairs cancels too."""
     import redis
 
     from bench import raw_app, throughput
@@ -101,7 +103,6 @@ def measure(database: str, redis_url: str, n: int, repeat: int) -> float:
 
     home = Path(tempfile.mkdtemp(prefix="bench-gate-"))
     raw_app.use_broker(redis_url)
-    raw = throughput.bench_raw(False, n, repeat, home)
     settings = Settings(
         home=home,
         database_url=fresh_database(database),
@@ -111,17 +112,21 @@ def measure(database: str, redis_url: str, n: int, repeat: int) -> float:
     )
     hub = TaskHub(settings)
     broker = redis.Redis.from_url(redis_url)
+    ratios = []
     try:
         hub.migrate()
-        broker.flushdb()  # before anything is declared or published on it
         assert hub.workspace_id
-        th = throughput.bench_taskhub(hub, n, repeat, home)
+        for _ in range(repeat):
+            raw = throughput.bench_raw(False, n, 1, home)
+            broker.flushdb()  # before anything is declared or published on it
+            th = throughput.bench_taskhub(hub, n, 1, home)
+            ratios.append(th.median / raw.median)
     finally:
         hub.close()
         broker.flushdb()
         drop_database(database)
-    print(f"raw celery (defaults): {raw.median:.0f} tasks/s; taskhub: {th.median:.0f} tasks/s")
-    return th.median / raw.median
+    print(f"pair ratios: {', '.join(f'{r:.3f}' for r in ratios)}")
+    return statistics.median(ratios)
 
 
 def loadavg() -> str:
@@ -168,6 +173,10 @@ def main() -> None:
     print(f"loadavg {loadavg()}; recorded: {baseline.measured}", flush=True)
     verdict = decide(measure(args.database, args.redis_url, args.n, args.repeat), baseline)
     print(verdict.message(), flush=True)
+    if not verdict.passed:  # a burst of load on a shared machine fails once; a regression twice
+        print("measuring once more to confirm", flush=True)
+        verdict = decide(measure(args.database, args.redis_url, args.n, args.repeat), baseline)
+        print(verdict.message(), flush=True)
     sys.exit(0 if verdict.passed else 1)
 
 
