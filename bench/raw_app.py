@@ -3,7 +3,8 @@
 Worker: ``celery -A bench.raw_app worker``; ``BENCH_RAW_RELIABLE=1`` applies the reliability
 settings taskhub uses; ``BENCH_RAW_TRANSPORT`` swaps in another kombu transport class. No
 result backend: the task RPUSHes "enqueued started finished" (epoch seconds) to one Redis list,
-one round trip, and the driver polls its length.
+one round trip, and the driver polls its length. ``BENCH_RAW_BROKER_URL`` moves it off Redis
+db 13 (``use_broker``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import time
 import redis
 from celery import Celery
 
-BROKER_URL = "redis://127.0.0.1:6379/13"
+BROKER_URL = os.environ.get("BENCH_RAW_BROKER_URL", "redis://127.0.0.1:6379/13")
 QUEUE = "raw"
 TASK = "raw.noop"
 DONE_KEY = "bench:raw:done"
@@ -33,6 +34,12 @@ def noop(enqueued: float) -> None:
     if _client is None:
         _client = redis.Redis.from_url(BROKER_URL)
     _client.rpush(DONE_KEY, f"{enqueued} {started} {time.time()}")
+
+
+def use_broker(url: str) -> None:
+    """Run on ``url`` (this process, and the workers started from its environment after)."""
+    global BROKER_URL
+    BROKER_URL = os.environ["BENCH_RAW_BROKER_URL"] = url
 
 
 def make_app(reliable: bool, transport: str | None = None) -> Celery:
