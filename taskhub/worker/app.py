@@ -14,6 +14,7 @@ from celery.worker.request import Request
 
 from taskhub.domain.registry import PRIORITY_MAX
 from taskhub.domain.settings import Settings
+from taskhub.worker import timers
 
 # (worker, pool pid) of each task killed at its hard time limit, until task_failure reads it:
 # Celery's main process sends that signal without the request, and only the killed execution
@@ -54,6 +55,7 @@ def create_celery(settings: Settings) -> Celery:
         task_publish_retry_policy=PUBLISH_RETRY_POLICY,
         broker_connection_timeout=5,
     )
+    timers.install(app)
     return app
 
 
