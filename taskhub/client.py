@@ -164,7 +164,8 @@ class TaskHubClient:
             params["task"] = task
         page = self._call("GET", "/tasks", params=params)
         items = [record_from_dict(item) for item in page["items"]]
-        return Page(items, int(page["total"]), limit, skip, page.get("next_cursor"))
+        total, exact = int(page["total"]), bool(page.get("total_exact", True))
+        return Page(items, total, limit, skip, page.get("next_cursor"), total_exact=exact)
 
     def output(self, task_id: str, name: str = "result") -> Output:
         reply = self._send("GET", f"/tasks/{task_id}/outputs/{name}")

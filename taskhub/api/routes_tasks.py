@@ -62,13 +62,21 @@ def list_tasks(
     hub: HubDep, workspace: WorkspaceDep, params: Annotated[ListParams, Query()]
 ) -> dict[str, Any]:
     """Tasks, most recent first. Page with `limit` and `skip` (or `offset`), or with the cursor
-    `after=<next_cursor>`; `total` counts every task matching the filters."""
+    `after=<next_cursor>`; `total` counts every task matching the filters (up to
+    `count_up_to`, if given)."""
     where = params.to_filter(workspace.id)
-    page = hub.tasks.list_tasks(where, limit=params.limit, skip=params.start(), after=params.after)
+    page = hub.tasks.list_tasks(
+        where,
+        limit=params.limit,
+        skip=params.start(),
+        after=params.after,
+        count_up_to=params.count_up_to,
+    )
     items = [record_to_dict(record) for record in page.items]
     return {
         "items": items,
         "total": page.total,
+        "total_exact": page.total_exact,
         "limit": page.limit,
         "skip": page.skip,
         "next_cursor": page.next_cursor,

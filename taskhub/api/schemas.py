@@ -174,7 +174,13 @@ class TaskDetail(TaskSummary):
 
 class TaskPage(BaseModel):
     items: list[TaskSummary]
-    total: int = Field(description="Tasks matching the filters in all.")
+    total: int = Field(
+        description="Tasks matching the filters in all; with `count_up_to`, at most that many."
+    )
+    total_exact: bool = Field(
+        description="Whether `total` is the exact count (false: counting stopped at "
+        "`count_up_to`, and more match)."
+    )
     limit: int
     skip: int
     next_cursor: str | None = Field(
@@ -215,6 +221,13 @@ class ListParams(TaskFilters):
     skip: int | None = Field(None, ge=0, description="Tasks to skip (default 0).")
     offset: int | None = Field(None, ge=0, description="An alias of `skip`.")
     after: str | None = Field(None, max_length=200, description="A `next_cursor`.")
+    count_up_to: int | None = Field(
+        None,
+        ge=1,
+        le=1_000_000,
+        description="Stop counting `total` past this many (`total_exact` false then): the "
+        "exact count of millions of matching tasks is most of a page's time.",
+    )
 
     def start(self) -> int:
         if self.skip is not None and self.offset is not None and self.skip != self.offset:

@@ -69,6 +69,7 @@ class Dispatcher:
             with app.producer_or_acquire() as producer, _pipelined(producer, len(records)):
                 batch = len(records) > 1 and settings.sent_events
                 events = SentEvents(app, producer.connection) if batch else self._later_events
+                declared: set[str] = set()
                 for record in records:
                     o = record.options
                     app.send_task(
@@ -85,7 +86,9 @@ class Dispatcher:
                         retries=max(record.attempt, 0),
                         event_dispatcher=events,
                         retry_policy=policy,
+                        declare=None if o.queue not in declared else [],  # once a batch
                     )
+                    declared.add(o.queue)
                 if isinstance(events, SentEvents):
                     events.flush()
         except (OperationalError, KombuError, OSError) as exc:

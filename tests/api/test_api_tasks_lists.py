@@ -80,6 +80,22 @@ def test_a_new_task_does_not_shift_a_cursor_walk(idle_api: Api) -> None:
     assert rest["next_cursor"] is None and rest["total"] == 4
 
 
+def test_a_bounded_count_says_the_total_is_at_least_that(idle_api: Api) -> None:
+    session = idle_api()
+    for _ in range(3):
+        created(session)
+
+    exact = page(session, "limit=1")
+    bounded = page(session, "limit=1&count_up_to=2")
+    roomy = page(session, "limit=1&count_up_to=10")
+
+    assert (exact["total"], exact["total_exact"]) == (3, True)
+    assert (bounded["total"], bounded["total_exact"]) == (2, False)  # "2 or more"
+    assert (roomy["total"], roomy["total_exact"]) == (3, True)
+    assert ids(bounded) == ids(exact) and bounded["next_cursor"] is not None
+    problem(session.get("/api/v1/tasks?count_up_to=0"), 422, "count_up_to")
+
+
 def test_filters_narrow_the_list_and_its_total(idle_api: Api, idle_hub: TaskHub) -> None:
     session = idle_api()
     workspace_id = session.headers["X-Test-Workspace"]
