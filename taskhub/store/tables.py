@@ -119,7 +119,6 @@ tasks = Table(
     CheckConstraint("priority BETWEEN 0 AND 9", name="ck_tasks_priority"),
     UniqueConstraint("workspace_id", "idempotency_key", name="uq_tasks_idempotency"),
     Index("ix_tasks_workspace_created", "workspace_id", "created_at"),
-    Index("ix_tasks_status", "status"),
     Index("ix_tasks_workspace_status_created", "workspace_id", "status", "created_at"),
     Index("ix_tasks_workspace_updated", "workspace_id", "updated_at"),
     Index("ix_tasks_pipeline", "pipeline_id"),
