@@ -16,6 +16,7 @@ import logging
 import os
 import threading
 from collections import deque
+from contextlib import suppress
 from typing import Any
 
 from celery import Celery
@@ -26,6 +27,7 @@ from kombu.messaging import Producer
 log = logging.getLogger(__name__)
 BATCH = 1000  # events per message
 FLUSH_S = 0.05  # how late a submit's event may reach Flower
+MAX_QUEUED = 100_000  # past this, the oldest unsent events are dropped (monitoring only)
 SEND_ERRORS = (OperationalError, KombuError, OSError)
 
 
@@ -62,7 +64,7 @@ class LaterSentEvents:
 
     def __init__(self, app: Celery) -> None:
         self._app = app
-        self._queue: deque[tuple[str, dict[str, Any]]] = deque()
+        self._queue: deque[tuple[str, dict[str, Any]]] = deque(maxlen=MAX_QUEUED)
         self._wake = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -79,6 +81,9 @@ class LaterSentEvents:
         with self._lock:
             if self._closed or (self._thread is not None and self._pid == os.getpid()):
                 return
+            if self._pid and self._pid != os.getpid():  # a forked child: the parent's are not
+                self._connection = None  # ours to use or close
+                self._queue.clear()
             self._pid = os.getpid()
             self._thread = threading.Thread(
                 target=self._run, name="taskhub-sent-events", daemon=True
@@ -92,16 +97,24 @@ class LaterSentEvents:
         self._flush()
 
     def _flush(self) -> None:
+        """Send what is queued; on any failure, drop it (logged) and the connection, and go on:
+        the thread must outlive a broker that is down."""
         if not self._queue:
             return
-        if self._connection is None:
-            self._connection = self._app.connection_for_write()
-        events = SentEvents(self._app, self._connection)
-        while self._queue:
-            kind, fields = self._queue.popleft()
-            events.send(kind, fields)
-        if not events.flush():  # a broken connection: the next flush opens another
-            self._connection.release()
+        try:
+            if self._connection is None:
+                self._connection = self._app.connection_for_write()
+            events = SentEvents(self._app, self._connection)
+            while self._queue:
+                kind, fields = self._queue.popleft()
+                events.send(kind, fields)
+            sent = events.flush()
+        except Exception:
+            log.warning("task-sent events were not sent", exc_info=True)
+            sent = False
+        if not sent and self._connection is not None:  # the next flush opens another
+            with suppress(Exception):
+                self._connection.release()
             self._connection = None
 
     def close(self) -> None:

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 
 from taskhub import Settings, TaskHub
+from taskhub.worker.app import create_celery
+from taskhub.worker.sent_events import LaterSentEvents
 
 from ..conftest import own_queue
 from ..support import wait_for
-
-pytestmark = pytest.mark.redis
 
 
 @contextmanager
@@ -54,6 +54,7 @@ def subscribed(hub: TaskHub, seen: set[str]) -> None:
     wait_for(heard, timeout_s=15, poll_s=0.2, what="the event receiver to subscribe")
 
 
+@pytest.mark.redis
 def test_single_and_batch_submits_each_send_a_task_sent_event(settings: Settings) -> None:
     hub, _ = own_queue(settings)  # nothing consumes the queue: the tasks stay queued
     try:
@@ -67,6 +68,7 @@ def test_single_and_batch_submits_each_send_a_task_sent_event(settings: Settings
         hub.close()
 
 
+@pytest.mark.redis
 def test_closing_the_hub_sends_the_events_still_queued(settings: Settings) -> None:
     hub, _ = own_queue(settings)
     watcher, _ = own_queue(settings)
@@ -78,3 +80,15 @@ def test_closing_the_hub_sends_the_events_still_queued(settings: Settings) -> No
             wait_for(lambda: set(ids) <= seen, timeout_s=10, what="the queued events")
     finally:
         watcher.close()
+
+
+@pytest.mark.parametrize("broker", ["redis://127.0.0.1:9/0"])  # nothing listens: refused
+def test_a_broker_that_refuses_loses_the_events_not_the_thread(broker: str) -> None:
+    later = LaterSentEvents(create_celery(Settings(broker_url=broker)))
+    try:
+        for round_ in range(2):
+            later.publish("task-sent", {"uuid": f"t{round_}"}, producer=None)  # type: ignore[arg-type]
+            wait_for(lambda: not later._queue, timeout_s=30, what="the events dropped")
+            assert later._thread is not None and later._thread.is_alive()
+    finally:
+        later.close()
