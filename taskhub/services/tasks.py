@@ -6,13 +6,14 @@ state machine owns transitions, the dispatcher owns publishing.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from taskhub.domain import task_ids
+from taskhub.domain.batches import ItemRefused, all_refused, refused
 from taskhub.domain.clock import now
 from taskhub.domain.errors import NotFoundError, TaskTimeoutError, TransitionError, ValidationError
 from taskhub.domain.notifications import Announce, describe
@@ -22,7 +23,7 @@ from taskhub.domain.records import NewTask, Output, TaskChange, TaskRecord, Work
 from taskhub.domain.registry import TaskDefinition, lookup
 from taskhub.domain.settings import Settings
 from taskhub.domain.states import Outcome, Status
-from taskhub.domain.submissions import Submission
+from taskhub.domain.submissions import Submission, check_options
 from taskhub.domain.submissions import build as build_new
 from taskhub.services.dependencies import Dependencies
 from taskhub.store.queries import TaskQueries
@@ -35,10 +36,6 @@ SUBMIT_BATCH = 1000
 PENDING_KEY = "taskhub.pending_publish"
 MAX_LIST_LIMIT = 1000
 BULK_MAX = 10_000  # the most tasks one bulk action touches
-MIN_ID_PREFIX = 4  # the shortest prefix of a task id that :meth:`Tasks.resolve_id` looks up
-MAX_CANDIDATES = 10  # the ids an ambiguous prefix lists
-ID_LENGTH = 36  # a uuid4's text
-ID_CHARS = re.compile(r"[0-9a-f-]+")
 NO_STEPS = (
     "it has no steps: a running task pauses only at a step boundary; "
     "declare steps=(...) on @task or cancel it"
@@ -186,11 +183,22 @@ class Tasks:
         ask: Submission | None = None,
     ) -> list[TaskRecord]:
         """Check every input, then insert and publish in batches; returns the records in input
-        order, as :meth:`submit` does (a broker failure: ``dispatch_error`` set)."""
+        order, as :meth:`submit` does (a broker failure: ``dispatch_error`` set). Bad inputs:
+        nothing is written, and the error names each one's place (``items.3.input.region``),
+        as ``POST /api/v1/tasks/batch`` and the remote client do."""
         ask = ask or Submission()
         if ask.idempotency_key is not None:
             raise ValidationError("idempotency_key", "is not supported by submit_many")
-        news = [self.build(workspace_id, task_name, item, ask) for item in inputs]
+        check_options(lookup(task_name), ask, settings=self._settings, now=now())
+        news: list[NewTask] = []
+        faults: list[ItemRefused] = []
+        for index, item in enumerate(inputs):
+            try:
+                news.append(self.build(workspace_id, task_name, item, ask))
+            except ValidationError as exc:
+                faults.append(refused(index, exc))
+        if faults:  # as the batch API names them: items.3.input.region
+            raise all_refused(faults)
         return self.insert_batch(news)
 
     def insert_batch(self, news: Sequence[NewTask]) -> list[TaskRecord]:
@@ -227,25 +235,15 @@ class Tasks:
 
     def resolve_id(self, workspace_id: str, ref: str) -> str:
         """The id of the workspace's one task whose id starts with ``ref`` (a whole id is
-        returned as it is). Fewer than :data:`MIN_ID_PREFIX` characters, or a prefix several
-        ids start with, is a ``ValidationError`` listing them; none, a ``NotFoundError``."""
-        prefix = ref.strip().lower()
-        if len(prefix) >= ID_LENGTH or not ID_CHARS.fullmatch(prefix):
-            return ref  # a whole id, or not an id at all: the lookup says it is not found
-        if len(prefix) < MIN_ID_PREFIX:
-            raise ValidationError(
-                "task_id", f"{ref!r} is too short: give at least {MIN_ID_PREFIX} characters"
-            )
-        ids = self._queries.ids_starting_with(workspace_id, prefix, limit=MAX_CANDIDATES + 1)
-        if not ids:
-            raise NotFoundError("task", ref)
-        if len(ids) > 1:
-            more = ", ..." if len(ids) > MAX_CANDIDATES else ""
-            listed = ", ".join(ids[:MAX_CANDIDATES]) + more
-            raise ValidationError(
-                "task_id", f"{ref!r} is ambiguous, it starts several task ids: {listed}"
-            )
-        return ids[0]
+        returned as it is); too short or ambiguous is a ``ValidationError`` (listing them),
+        none a ``NotFoundError`` (:mod:`taskhub.domain.task_ids`)."""
+        prefix = task_ids.prefix_of(ref)
+        if prefix is None:
+            return ref
+        limit = task_ids.MAX_CANDIDATES + 1
+        return task_ids.the_one(
+            ref, self._queries.ids_starting_with(workspace_id, prefix, limit=limit)
+        )
 
     def list_tasks(
         self,

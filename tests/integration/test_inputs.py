@@ -61,7 +61,7 @@ def test_every_field_at_fault_is_listed_at_once(hub: TaskHub) -> None:
 def test_submit_many_checks_every_input_before_writing_any(hub: TaskHub) -> None:
     with pytest.raises(InputError) as raised:
         hub.submit_many("reports.daily_sales", [{"region": "US"}, {"region": "EU", "day": 1}])
-    assert raised.value.field == "input.day"
+    assert raised.value.field == "items.1.input.day"  # its place among the inputs
     assert hub.list().total == 0
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from taskhub import TaskHub, UnknownTaskError, ValidationError
+from taskhub.domain.errors import InputError
 
 
 @pytest.mark.parametrize(
@@ -85,3 +86,17 @@ def test_submission_options_override_the_task_defaults(hub: TaskHub) -> None:
     assert o.deadline == deadline
     defaults = hub.submit("tests.flaky", {"fail_times": 0}).options
     assert (defaults.priority, defaults.max_retries, defaults.retry_delay_s) == (5, 3, 0.05)
+
+
+def test_submit_many_names_each_bad_input_by_its_place_and_writes_nothing(hub: TaskHub) -> None:
+    """As the batch API and the remote client do: ``items.<index>.input.<field>``."""
+    with pytest.raises(InputError) as raised:
+        hub.submit_many("tests.big_output", [{"size": 1}, {"size": "abc"}, {}])
+    assert [field for field, _ in raised.value.errors] == [
+        "items.1.input.size",
+        "items.2.input.size",
+    ]
+    assert hub.list(limit=1).total == 0
+    with pytest.raises(ValidationError) as bad:  # an option all share: named as it is
+        hub.submit_many("tests.noop", [{}], priority=12)
+    assert bad.value.field == "priority"
