@@ -27,6 +27,7 @@ from taskhub.web import (
     triggers,
 )
 from taskhub.web.common import HERE, message
+from taskhub.web.pager import BadQuery
 from taskhub.web.sessions import CsrfRefused, SignInRequired
 
 ROUTERS: tuple[APIRouter, ...] = (
@@ -52,6 +53,7 @@ def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="web-static")
     app.add_exception_handler(SignInRequired, _to_sign_in)
     app.add_exception_handler(CsrfRefused, _csrf_refused)
+    app.add_exception_handler(BadQuery, _bad_query)
 
 
 def _to_sign_in(request: Request, exc: Exception) -> Response:
@@ -60,6 +62,11 @@ def _to_sign_in(request: Request, exc: Exception) -> Response:
     if request.headers.get("HX-Request") == "true":
         return Response(status_code=401, headers={"HX-Redirect": "/login"})
     return RedirectResponse("/login", status_code=303)
+
+
+def _bad_query(request: Request, exc: Exception) -> Response:
+    error = exc.error if isinstance(exc, BadQuery) else exc
+    return message(request, 422, "Invalid query", f"{error}")
 
 
 def _csrf_refused(request: Request, exc: Exception) -> Response:

@@ -11,10 +11,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from taskhub.domain.errors import NotFoundError, ValidationError
+from taskhub.domain.errors import NotFoundError
 from taskhub.web import sessions
 from taskhub.web.common import CsrfField, HubDep, ViewerDep, message, page
-from taskhub.web.pager import Pager
+from taskhub.web.pager import PagerDep
 
 router = APIRouter(include_in_schema=False)
 
@@ -26,22 +26,18 @@ def bell_label(count: int) -> str:
 
 
 @router.get("/notifications")
-def notifications(request: Request, hub: HubDep, viewer: ViewerDep) -> HTMLResponse:
+def notifications(
+    request: Request, hub: HubDep, viewer: ViewerDep, pager: PagerDep
+) -> HTMLResponse:
     """The workspace's notifications, newest first, unread ones marked."""
-    try:
-        pager = Pager.parse("/notifications", request.query_params)
-    except ValidationError as exc:
-        return message(request, 422, "Invalid query", f"{exc.field}: {exc.message}")
     workspace_id = viewer.workspace.id
     items, total = hub.inbox.page(workspace_id, limit=pager.limit, skip=pager.skip)
     unread = hub.inbox.unread_count(workspace_id, cap=BELL_CAP)
     context = {
         "viewer": viewer,
         "items": items,
-        "total": total,
         "unread": bell_label(unread) if unread else "",
-        "previous_url": pager.previous_url(),
-        "next_url": pager.next_url(len(items), total),
+        **pager.links(len(items), total),
     }
     return page(request, "notifications.html", context)
 

@@ -14,19 +14,25 @@ from taskhub.domain.errors import ValidationError
 from taskhub.domain.states import Status
 from taskhub.domain.stats import RUN_TIME_SAMPLE, parse_hours
 from taskhub.web import charts
-from taskhub.web.common import HubDep, ViewerDep, message, page
+from taskhub.web.common import HubDep, ViewerDep, page
+from taskhub.web.pager import BadQuery
 
 router = APIRouter(include_in_schema=False)
+
+
+def window_hours(request: Request) -> int:
+    """``?hours=`` (1–168, default 24); a bad one is a 422 naming it."""
+    try:
+        return parse_hours(request.query_params.get("hours"))
+    except ValidationError as exc:
+        raise BadQuery(exc) from None
 
 
 @router.get("/overview")
 def overview(request: Request, hub: HubDep, viewer: ViewerDep) -> HTMLResponse:
     """Tasks by status, and per hour of the last ``?hours=`` (1–168, default 24) how many
     finished and what share failed, as SVG charts."""
-    try:
-        hours = parse_hours(request.query_params.get("hours"))
-    except ValidationError as exc:
-        return message(request, 422, "Invalid query", f"{exc.field}: {exc.message}")
+    hours = window_hours(request)
     found = hub.stats.throughput(viewer.workspace.id, hub.stats.window(hours))
     context = {
         "viewer": viewer,
@@ -44,10 +50,7 @@ def overview(request: Request, hub: HubDep, viewer: ViewerDep) -> HTMLResponse:
 def ops(request: Request, hub: HubDep, viewer: ViewerDep) -> HTMLResponse:
     """Queues (broker depth, oldest waiting task), run times per task type, and failures
     grouped by exception, over the last ``?hours=`` (default 24)."""
-    try:
-        hours = parse_hours(request.query_params.get("hours"))
-    except ValidationError as exc:
-        return message(request, 422, "Invalid query", f"{exc.field}: {exc.message}")
+    hours = window_hours(request)
     at = now()
     window = hub.stats.window(hours, at)
     context = {

@@ -7,12 +7,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
 
 from taskhub.domain.errors import ValidationError
 
 PAGE_SIZE = 25
 MAX_PAGE_SIZE = 100
 MAX_SKIP = 1_000_000_000
+
+
+class BadQuery(Exception):
+    """A query parameter a page cannot take: answered once (``taskhub.web.install``) with a
+    422 page naming it."""
+
+    def __init__(self, error: ValidationError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 @dataclass(frozen=True)
@@ -39,6 +51,22 @@ class Pager:
 
     def next_url(self, shown: int, total: int) -> str | None:
         return self.url(self.skip + self.limit) if self.skip + shown < total else None
+
+    def links(self, shown: int, total: int) -> dict[str, Any]:
+        """What ``_paging.html`` and a list's count read: ``total`` and the two links."""
+        next_url = self.next_url(shown, total)
+        return {"total": total, "previous_url": self.previous_url(), "next_url": next_url}
+
+
+def get_pager(request: Request) -> Pager:
+    """The page's ``limit`` and ``skip`` (a dependency); a bad one is a 422 naming it."""
+    try:
+        return Pager.parse(request.url.path, request.query_params)
+    except ValidationError as exc:
+        raise BadQuery(exc) from None
+
+
+PagerDep = Annotated[Pager, Depends(get_pager)]
 
 
 def number(value: str | None, name: str, default: int, low: int, high: int) -> int:

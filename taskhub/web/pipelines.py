@@ -13,14 +13,14 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from taskhub.domain.errors import NotFoundError, ValidationError
+from taskhub.domain.errors import NotFoundError
 from taskhub.domain.records import TaskRecord
 from taskhub.domain.states import Status
 from taskhub.hub import TaskHub
 from taskhub.services.pipelines import Pipeline
 from taskhub.web import graph
 from taskhub.web.common import HubDep, Viewer, ViewerDep, message, page
-from taskhub.web.pager import Pager
+from taskhub.web.pager import PagerDep
 
 router = APIRouter(include_in_schema=False)
 
@@ -53,18 +53,12 @@ def picture(pipeline: Pipeline) -> dict[str, Any]:
 
 
 @router.get("/pipelines")
-def pipelines(request: Request, hub: HubDep, viewer: ViewerDep) -> HTMLResponse:
-    try:
-        pager = Pager.parse("/pipelines", request.query_params)
-    except ValidationError as exc:
-        return message(request, 422, "Invalid query", f"{exc.field}: {exc.message}")
+def pipelines(request: Request, hub: HubDep, viewer: ViewerDep, pager: PagerDep) -> HTMLResponse:
     items, total = hub.pipelines.page(viewer.workspace.id, limit=pager.limit, skip=pager.skip)
     context = {
         "viewer": viewer,
         "pipelines": [(p, by_status(p)) for p in items],
-        "total": total,
-        "previous_url": pager.previous_url(),
-        "next_url": pager.next_url(len(items), total),
+        **pager.links(len(items), total),
     }
     return page(request, "pipelines.html", context)
 

@@ -21,7 +21,7 @@ from taskhub.domain.schedules import describe
 from taskhub.hub import TaskHub
 from taskhub.web import sessions
 from taskhub.web.common import CsrfField, HubDep, Viewer, ViewerDep, message, page
-from taskhub.web.pager import Pager
+from taskhub.web.pager import PagerDep
 
 router = APIRouter(include_in_schema=False)
 
@@ -39,21 +39,15 @@ def plan_note(workspace: Workspace) -> str | None:
 
 
 @router.get("/schedules")
-def schedules(request: Request, hub: HubDep, viewer: ViewerDep) -> HTMLResponse:
+def schedules(request: Request, hub: HubDep, viewer: ViewerDep, pager: PagerDep) -> HTMLResponse:
     """Both kinds of schedule (``api`` and ``code``), oldest first, as the API lists them."""
-    try:
-        pager = Pager.parse("/schedules", request.query_params)
-    except ValidationError as exc:
-        return message(request, 422, "Invalid query", f"{exc.field}: {exc.message}")
     items, total = hub.schedules.page(viewer.workspace.id, limit=pager.limit, skip=pager.skip)
     context = {
         "viewer": viewer,
         "schedules": items,
         "words": {s.id: describe(s.cron) for s in items},
-        "total": total,
         "plan_note": plan_note(viewer.workspace),
-        "previous_url": pager.previous_url(),
-        "next_url": pager.next_url(len(items), total),
+        **pager.links(len(items), total),
     }
     return page(request, "schedules.html", context)
 

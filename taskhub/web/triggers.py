@@ -8,11 +8,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from taskhub.domain.errors import NotFoundError, ValidationError
+from taskhub.domain.errors import NotFoundError
 from taskhub.domain.hooks import Trigger, TriggerDelivery
 from taskhub.domain.paging import TaskFilter
 from taskhub.web.common import HubDep, ViewerDep, message, page
-from taskhub.web.pager import Pager
+from taskhub.web.pager import PagerDep
 
 router = APIRouter(include_in_schema=False)
 
@@ -26,12 +26,8 @@ def hook_url(request: Request, trigger: Trigger) -> str:
 
 
 @router.get("/triggers")
-def triggers(request: Request, hub: HubDep, viewer: ViewerDep) -> HTMLResponse:
+def triggers(request: Request, hub: HubDep, viewer: ViewerDep, pager: PagerDep) -> HTMLResponse:
     """The workspace's triggers, newest first, with how many deliveries each received."""
-    try:
-        pager = Pager.parse("/triggers", request.query_params)
-    except ValidationError as exc:
-        return message(request, 422, "Invalid query", f"{exc.field}: {exc.message}")
     workspace_id = viewer.workspace.id
     items, total = hub.triggers.page(workspace_id, limit=pager.limit, skip=pager.skip)
     latest: dict[str, tuple[TriggerDelivery | None, int]] = {}
@@ -43,9 +39,7 @@ def triggers(request: Request, hub: HubDep, viewer: ViewerDep) -> HTMLResponse:
         "triggers": items,
         "urls": {t.id: hook_url(request, t) for t in items},
         "latest": latest,
-        "total": total,
-        "previous_url": pager.previous_url(),
-        "next_url": pager.next_url(len(items), total),
+        **pager.links(len(items), total),
     }
     return page(request, "triggers.html", context)
 
