@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from taskhub.domain import signing
@@ -81,6 +81,13 @@ class Triggers:
         hooks = self._hooks
         hooks.trigger(trigger_id, workspace_id)  # scope check: another workspace's is not found
         return hooks.trigger_deliveries(trigger_id, limit=limit, skip=skip)
+
+    def delivery_summaries(
+        self, triggers: Sequence[Trigger]
+    ) -> dict[str, tuple[TriggerDelivery | None, int]]:
+        """For a page of the workspace's triggers (as :meth:`page` returns them): each one's
+        latest delivery and how many it received."""
+        return self._hooks.delivery_summaries([trigger.id for trigger in triggers])
 
     def receive(self, trigger_id: str, headers: Mapping[str, str], body: bytes) -> str:
         """Verify one delivery, submit its task and log it; returns the task id.

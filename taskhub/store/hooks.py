@@ -6,7 +6,7 @@ Secrets are read here for signing and verifying only; the records keep them out 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, TypeVar
@@ -115,6 +115,24 @@ class HookStore:
         return self._page(
             TD, (TD.c.trigger_id == trigger_id,), order, _trigger_delivery, limit, skip
         )
+
+    def delivery_summaries(
+        self, trigger_ids: Sequence[str]
+    ) -> dict[str, tuple[TriggerDelivery | None, int]]:
+        """Per trigger: its latest delivery (or none) and how many it received; two reads
+        for a whole page of triggers."""
+        if not trigger_ids:
+            return {}
+        mine = TD.c.trigger_id.in_(list(trigger_ids))
+        newest = (TD.c.received_at.desc(), TD.c.id.desc())
+        rank = func.row_number().over(partition_by=TD.c.trigger_id, order_by=newest)
+        ranked = select(TD, rank.label("rank")).where(mine).subquery()
+        counting = select(TD.c.trigger_id, func.count()).where(mine).group_by(TD.c.trigger_id)
+        with self.store.read() as c:
+            counts: dict[str, int] = {row[0]: row[1] for row in c.execute(counting)}
+            latest = select(ranked).where(ranked.c.rank == 1)
+            first = {row.trigger_id: _trigger_delivery(row) for row in c.execute(latest)}
+        return {t: (first.get(t), counts.get(t, 0)) for t in trigger_ids}
 
     # -- subscriptions ---------------------------------------------------------------------
 

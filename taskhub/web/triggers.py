@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from taskhub.domain.errors import NotFoundError
-from taskhub.domain.hooks import Trigger, TriggerDelivery
+from taskhub.domain.hooks import Trigger
 from taskhub.domain.paging import TaskFilter
 from taskhub.web.common import HubDep, ViewerDep, message, page
 from taskhub.web.pager import PagerDep
@@ -30,10 +30,7 @@ def triggers(request: Request, hub: HubDep, viewer: ViewerDep, pager: PagerDep) 
     """The workspace's triggers, newest first, with how many deliveries each received."""
     workspace_id = viewer.workspace.id
     items, total = hub.triggers.page(workspace_id, limit=pager.limit, skip=pager.skip)
-    latest: dict[str, tuple[TriggerDelivery | None, int]] = {}
-    for trigger in items:  # one short read each: a page holds at most 100 triggers
-        found, count = hub.triggers.deliveries(workspace_id, trigger.id, limit=1)
-        latest[trigger.id] = (found[0] if found else None, count)
+    latest = hub.triggers.delivery_summaries(items)
     context = {
         "viewer": viewer,
         "triggers": items,

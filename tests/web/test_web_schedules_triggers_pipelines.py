@@ -173,6 +173,8 @@ def test_a_trigger_shows_the_url_senders_post_to_and_never_its_secret(
         delivered = httpx.post(url, content=body, headers=headers)  # the URL as shown works
         assert delivered.status_code == 202, delivered.text
         task_id = delivered.json()["task_id"]
+        after = row_of(session.get("/triggers"), f'href="/triggers/{trigger.id}"')
+        assert "<td>1</td>" in after and f'href="/tasks/{task_id}"' in after  # count, latest
 
         detail = session.get(f"/triggers/{trigger.id}")
         assert detail.status_code == 200 and url in detail.text
