@@ -76,6 +76,11 @@ def message(request: Request, status_code: int, title: str, text: str) -> HTMLRe
     return page(request, "message.html", context, status_code)
 
 
+def not_found(request: Request, kind: str, ident: str) -> HTMLResponse:
+    """The 404 page of a record this workspace does not have (another workspace's included)."""
+    return message(request, 404, "Not found", f"There is no {kind} {ident!r} in this workspace.")
+
+
 def _maybe_viewer(request: Request) -> Viewer | None:
     try:
         return get_viewer(request, get_hub(request))

@@ -19,7 +19,7 @@ from taskhub.domain.errors import NotFoundError
 from taskhub.domain.records import Output, TaskRecord
 from taskhub.hub import TaskHub
 from taskhub.web import taskpage, views
-from taskhub.web.common import HubDep, Viewer, ViewerDep, message, page
+from taskhub.web.common import HubDep, Viewer, ViewerDep, message, not_found, page
 
 router = APIRouter(include_in_schema=False)
 
@@ -73,8 +73,7 @@ def compare(
     try:
         left, right = (hub.tasks.get(viewer.workspace.id, ident) for ident in (a, b))
     except NotFoundError as exc:
-        text = f"There is no task {exc.ident!r} in this workspace."
-        return message(request, 404, "Not found", text)
+        return not_found(request, "task", exc.ident)
     if left.task_name != right.task_name:
         text = (
             f"b: only runs of the same task compare; {a} is a {left.task_name} task"

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from taskhub.domain.errors import NotFoundError
 from taskhub.web import sessions
-from taskhub.web.common import CsrfField, HubDep, ViewerDep, message, page
+from taskhub.web.common import CsrfField, HubDep, ViewerDep, not_found, page
 from taskhub.web.pager import PagerDep
 
 router = APIRouter(include_in_schema=False)
@@ -68,6 +68,5 @@ def read_one(
     try:
         hub.inbox.mark_read(viewer.workspace.id, notification_id)
     except NotFoundError:
-        text = f"There is no notification {notification_id!r} in this workspace."
-        return message(request, 404, "Not found", text)
+        return not_found(request, "notification", notification_id)
     return RedirectResponse("/notifications", status_code=303)

@@ -19,7 +19,7 @@ from taskhub.domain.states import Status
 from taskhub.hub import TaskHub
 from taskhub.services.pipelines import Pipeline
 from taskhub.web import graph
-from taskhub.web.common import HubDep, Viewer, ViewerDep, message, page
+from taskhub.web.common import HubDep, Viewer, ViewerDep, not_found, page
 from taskhub.web.pager import PagerDep
 
 router = APIRouter(include_in_schema=False)
@@ -84,7 +84,6 @@ def _render(
     try:
         pipeline = hub.pipelines.get(viewer.workspace.id, pipeline_id)
     except NotFoundError:
-        text = f"There is no pipeline {pipeline_id!r} in this workspace."
-        return message(request, 404, "Not found", text)
+        return not_found(request, "pipeline", pipeline_id)
     context = {"viewer": viewer, "counts": by_status(pipeline), **picture(pipeline)}
     return page(request, template, context)

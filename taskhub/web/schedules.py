@@ -20,7 +20,7 @@ from taskhub.domain.schedule_records import Schedule
 from taskhub.domain.schedules import describe
 from taskhub.hub import TaskHub
 from taskhub.web import sessions
-from taskhub.web.common import CsrfField, HubDep, Viewer, ViewerDep, message, page
+from taskhub.web.common import CsrfField, HubDep, Viewer, ViewerDep, not_found, page
 from taskhub.web.pager import PagerDep
 
 router = APIRouter(include_in_schema=False)
@@ -87,8 +87,7 @@ def _schedule_page(
 
 
 def _not_found(request: Request, schedule_id: str) -> HTMLResponse:
-    text = f"There is no schedule {schedule_id!r} in this workspace."
-    return message(request, 404, "Not found", text)
+    return not_found(request, "schedule", schedule_id)
 
 
 @router.post("/schedules/{schedule_id}/{action}")

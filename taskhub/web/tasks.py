@@ -12,7 +12,7 @@ from taskhub.domain.records import TaskRecord
 from taskhub.domain.states import Status, TaskType
 from taskhub.hub import TaskHub
 from taskhub.web import sessions, taskpage, views
-from taskhub.web.common import CsrfField, HubDep, Viewer, ViewerDep, message, page
+from taskhub.web.common import CsrfField, HubDep, Viewer, ViewerDep, message, not_found, page
 
 router = APIRouter(include_in_schema=False)
 
@@ -100,7 +100,7 @@ def task_view(
 
 
 def _not_found(request: Request, task_id: str) -> HTMLResponse:
-    return message(request, 404, "Not found", f"There is no task {task_id!r} in this workspace.")
+    return not_found(request, "task", task_id)
 
 
 @router.post("/tasks/{task_id}/{action}")

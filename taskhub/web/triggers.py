@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from taskhub.domain.errors import NotFoundError
 from taskhub.domain.hooks import Trigger
 from taskhub.domain.paging import TaskFilter
-from taskhub.web.common import HubDep, ViewerDep, message, page
+from taskhub.web.common import HubDep, ViewerDep, not_found, page
 from taskhub.web.pager import PagerDep
 
 router = APIRouter(include_in_schema=False)
@@ -48,8 +48,7 @@ def trigger_page(request: Request, hub: HubDep, viewer: ViewerDep, trigger_id: s
         trigger = hub.triggers.get(workspace_id, trigger_id)
         deliveries, received = hub.triggers.deliveries(workspace_id, trigger_id, limit=RECENT)
     except NotFoundError:
-        text = f"There is no trigger {trigger_id!r} in this workspace."
-        return message(request, 404, "Not found", text)
+        return not_found(request, "trigger", trigger_id)
     origin = f"trigger:{trigger.id}"
     context = {
         "viewer": viewer,
