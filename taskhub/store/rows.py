@@ -59,11 +59,15 @@ _NULL_WHEN_STAMPED = _NULL_WHEN_NEW - {"dispatched_at"}
 def new_row(
     task: NewTask, dispatched_at: datetime | None = None, *, stamping: bool = False
 ) -> dict[str, Any]:
-    """The row the store inserts for ``task``: its record as a new task, column by column
-    (less the columns every new task leaves NULL). ``stamping``: the row has its
-    ``dispatched_at`` column (``dispatched_at``, or NULL for a held task), so that every row
-    of a batch has the same columns."""
-    row = record_row(task.as_record(dispatched_at))
+    """The row the store inserts for ``task`` (:func:`inserted_row` of its new record)."""
+    return inserted_row(task.as_record(dispatched_at), stamping=stamping)
+
+
+def inserted_row(record: TaskRecord, *, stamping: bool = False) -> dict[str, Any]:
+    """The row of a new task's ``record``, column by column, less the columns every new task
+    leaves NULL. ``stamping``: the row has its ``dispatched_at`` column (set, or NULL for a
+    held task), so that every row of a batch has the same columns."""
+    row = record_row(record)
     for key in _NULL_WHEN_STAMPED if stamping else _NULL_WHEN_NEW:
         del row[key]
     return row

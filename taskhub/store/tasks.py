@@ -28,7 +28,7 @@ from taskhub.store import db
 from taskhub.store import tables as m
 from taskhub.store.db import READ_ONLY
 from taskhub.store.notifications import insert_notification
-from taskhub.store.rows import attempt_record, new_row, read_steps, task_record
+from taskhub.store.rows import attempt_record, inserted_row, new_row, read_steps, task_record
 
 T = m.tasks
 R = TypeVar("R")
@@ -178,11 +178,11 @@ class Store:
         if not new:
             return []
         stamping = dispatched_at is not None
-        stamps = [_stamp(task, dispatched_at) for task in new]
-        rows = [new_row(t, at, stamping=stamping) for t, at in zip(new, stamps, strict=True)]
+        records = [task.as_record(_stamp(task, dispatched_at)) for task in new]
+        rows = [inserted_row(record, stamping=stamping) for record in records]
         with self.begin(conn) if conn is not None or len(rows) > 1 else self.single() as c:
             c.execute(insert(T), rows)
-        return [task.as_record(at) for task, at in zip(new, stamps, strict=True)]
+        return records
 
     def insert_idempotent(
         self,
