@@ -98,7 +98,9 @@ class EdgeStore:
         """Release a blocked child: ``None`` if it was released (or ended) already."""
         released = (
             update(T)
-            .where(T.c.id == child_id, T.c.blocked.is_(True), T.c.status == Status.PENDING.value)
+            .where(
+                T.c.id == child_id, T.c.blocked.is_(True), m.status_by_key() == Status.PENDING.value
+            )
             .values(blocked=False)
             .returning(*T.c)
         )

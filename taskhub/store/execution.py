@@ -97,7 +97,7 @@ _CLAIMING = f"""UPDATE tasks SET status = '{transition("start").target.value}',
  attempt = attempt + 1, worker = :worker, worker_pid = :pid,
  started_at = :at, heartbeat_at = :at, updated_at = :at, next_attempt_at = NULL,
  error_type = NULL, error_message = NULL, error_traceback = NULL
- WHERE id = :task_id AND status IN ({{sources}}) AND {{guard}}
+ WHERE id = :task_id AND {m.STATUS_BY_KEY} IN ({{sources}}) AND {{guard}}
  RETURNING {", ".join(column.name for column in T.c)}"""
 _CLAIM_TYPES: dict[str, TypeEngine[Any]] = {"task_id": Text(), "worker": Text(), "pid": Integer()}
 _CLAIM_TYPES["at"] = m.UTCDateTime()
@@ -146,7 +146,7 @@ def take_over(
 _COMPLETING = f"""WITH done AS (
  UPDATE tasks SET status = '{transition("complete").target.value}', finished_at = :at,
  updated_at = :at, worker_pid = NULL, percent = 100.0, pause_requested_at = NULL
- WHERE id = :task_id AND status IN ({_sources("complete")})
+ WHERE id = :task_id AND {m.STATUS_BY_KEY} IN ({_sources("complete")})
  AND run = :run AND attempt = :attempt
  RETURNING {", ".join(notifications.TASK_COLUMNS)}, has_dependents
 ), noted AS (

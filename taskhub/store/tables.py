@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    ColumnElement,
     DateTime,
     Dialect,
     Float,
@@ -178,6 +179,18 @@ tasks = Table(
         sqlite_where=text("finished_at IS NOT NULL"),
     ),
 )
+
+# A statement that names its row by primary key tests the status as ``status || ''`` (no index
+# serves that expression), so that the planner takes the key: on statistics read before a burst
+# it rates ix_tasks_due's lookup by status as one row as well, ties it with the key, and may walk
+# every row of that status. Completing one of 5,000 running tasks so: 0.98 ms, by key 0.40 ms.
+STATUS_BY_KEY = "status || ''"
+
+
+def status_by_key() -> ColumnElement[str]:
+    """The status of ``tasks`` as :data:`STATUS_BY_KEY` says, for ``.in_(...)`` or ``==``."""
+    return tasks.c.status.concat("")
+
 
 pipelines = Table(  # a graph of tasks submitted together; its nodes are tasks with pipeline_id
     "pipelines",

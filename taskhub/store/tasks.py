@@ -47,7 +47,7 @@ def owned_by(execution: TaskRecord) -> ColumnElement[bool]:
         T.c.id == execution.id,
         T.c.run == execution.run,
         T.c.attempt == execution.attempt,
-        T.c.status == Status.IN_PROGRESS.value,
+        m.status_by_key() == Status.IN_PROGRESS.value,
     )
 
 
@@ -308,7 +308,7 @@ class Store:
         so that it exists exactly once whatever the number of deliveries.
         """
         rule = transition(action)
-        clauses = [T.c.id == task_id, T.c.status.in_([s.value for s in rule.sources])]
+        clauses = [T.c.id == task_id, m.status_by_key().in_([s.value for s in rule.sources])]
         if workspace_id is not None:
             clauses.append(T.c.workspace_id == workspace_id)
         if owner is not None:
@@ -365,7 +365,7 @@ class Store:
             .where(
                 T.c.id == task_id,
                 T.c.workspace_id == workspace_id,
-                T.c.status == Status.IN_PROGRESS.value,
+                m.status_by_key() == Status.IN_PROGRESS.value,
             )
             .values(updated_at=now(), **values)
             .returning(*T.c)
