@@ -53,7 +53,7 @@ from taskhub.store.schedules import ScheduleStore
 from taskhub.store.sessions import Session
 from taskhub.store.stats import StatsQueries
 from taskhub.store.tasks import Store
-from taskhub.worker import log_context, signals
+from taskhub.worker import log_context, signals, tracing
 from taskhub.worker.app import create_celery
 from taskhub.worker.beat import BeatHooks, register
 from taskhub.worker.binding import Executor
@@ -94,6 +94,7 @@ class TaskHub:
     def __init__(self, settings: Settings | None = None, *, workspace: str | None = None) -> None:
         self.settings = settings = settings or Settings()
         self.workspace = workspace or settings.workspace
+        tracing.start(settings)  # only if settings.tracing
         self.store = store = Store(db.make_engine(settings.resolved_database_url))
         self.runs = RunStore(store)
         self.outputs = OutputCodec(settings.max_output_bytes)
@@ -229,6 +230,7 @@ class TaskHub:
             disconnect()
         self.dispatcher.close()
         self.store.close()
+        tracing.flush()
 
     # -- the SDK (taskhub.sdk.TaskhubSDK documents it) --------------------------------------
 

@@ -105,6 +105,11 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = Field(
         "text", description="Log lines as text, or one JSON object each (with task_id)."
     )
+    tracing: bool = Field(
+        False,
+        description="OpenTelemetry traces of submit, publish and run (the [otel] extra; "
+        "OTLP/HTTP to OTEL_EXPORTER_OTLP_ENDPOINT unless a tracer provider is set).",
+    )
     api_max_body_bytes: int = Field(1_000_000, gt=0, description="Larger request bodies get 413.")
     secret_key: SecretStr = Field(
         default_factory=lambda: SecretStr(PROCESS_SECRET),

@@ -30,6 +30,7 @@ from taskhub.store.queries import TaskQueries
 from taskhub.store.runs import RunStore
 from taskhub.store.sessions import Session, after_commit
 from taskhub.store.tasks import Store
+from taskhub.worker import tracing
 from taskhub.worker.publisher import Dispatcher
 
 SUBMIT_BATCH = 1000
@@ -142,11 +143,13 @@ class Tasks:
     def _insert_and_publish(self, new: NewTask) -> tuple[TaskRecord, bool]:
         """One write: the record is inserted already stamped dispatched (unless held for its
         parents or its due time), then its message goes out; a caller waits on the answer."""
-        record = self._store.insert_idempotent(new, dispatched_at=now())
-        created = record.id == new.id
-        if created and record.dispatched:
-            record = self._publisher.send_stamped([record])[0]
-        return record, created
+        with tracing.span("taskhub.submit", task_name=new.task_name) as span:
+            record = self._store.insert_idempotent(new, dispatched_at=now())
+            span.set(task_id=record.id, workspace_id=record.workspace_id)
+            created = record.id == new.id
+            if created and record.dispatched:
+                record = self._publisher.send_stamped([record])[0]
+            return record, created
 
     def _publish(self, record: TaskRecord) -> TaskRecord:
         """Publish for a caller waiting on the answer: the record dispatched, or why not. A
@@ -206,10 +209,11 @@ class Tasks:
         failure: ``dispatch_error`` set, the sweep publishes them)."""
         records: list[TaskRecord] = []
         for start in range(0, len(news), SUBMIT_BATCH):
-            inserted = self._store.insert_tasks(
-                news[start : start + SUBMIT_BATCH], dispatched_at=now()
-            )
-            due = self._publisher.send_stamped([r for r in inserted if r.dispatched])
+            batch = news[start : start + SUBMIT_BATCH]
+            traced: dict[str, str | int] = {"task_name": batch[0].task_name, "count": len(batch)}
+            with tracing.span("taskhub.submit_many", **traced):
+                inserted = self._store.insert_tasks(batch, dispatched_at=now())
+                due = self._publisher.send_stamped([r for r in inserted if r.dispatched])
             sent = {record.id: record for record in due}
             records += [sent.get(record.id, record) for record in inserted]
         return records

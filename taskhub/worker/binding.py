@@ -25,6 +25,7 @@ from taskhub.logs import bind_task
 from taskhub.store.edges import EdgeStore
 from taskhub.store.runs import RunStore
 from taskhub.store.tasks import Store
+from taskhub.worker import tracing
 from taskhub.worker.app import KILLED_AT_HARD_LIMIT, TaskhubTask
 from taskhub.worker.context import Heartbeat, Stop, Superseded, TaskContext
 from taskhub.worker.lifecycle import Deferred, Lifecycle, error_info
@@ -97,6 +98,7 @@ class Executor:
                 raise Ignore()  # stale or duplicate message: the record says it must not run
             setattr(request, CLAIMED, record)  # the task_success handler completes from it
             bind_task(record.id, record.workspace_id)  # log records name the task (taskhub.logs)
+            tracing.annotate(workspace_id=record.workspace_id, attempt=record.attempt)
             try:
                 return self.run_body(definition, record, kwargs)
             except Superseded:

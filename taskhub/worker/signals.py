@@ -18,6 +18,7 @@ from celery.exceptions import TimeLimitExceeded
 from celery.utils.dispatch import Signal
 
 from taskhub.store.tasks import Store
+from taskhub.worker import tracing
 from taskhub.worker.binding import CLAIMED, Executor, PlannedRetry
 from taskhub.worker.completions import CompletionWriter
 from taskhub.worker.lifecycle import Lifecycle, error_info
@@ -80,6 +81,7 @@ def connect(
     def on_process_shutdown(**_: Any) -> None:
         if not completions.flush():
             log.warning("pool process exits with task outcomes unwritten; the sweep will rerun")
+        tracing.flush()
 
     def on_beat_init(sender: Any = None, **_: Any) -> None:
         if getattr(sender, "app", None) is app:
