@@ -75,7 +75,9 @@ def inserted_row(record: TaskRecord, *, stamping: bool = False) -> dict[str, Any
 
 def record_row(record: TaskRecord) -> dict[str, Any]:
     """Every column of ``record``'s row, enums as their values."""
-    row = {name: _plain(getattr(record, name)) for name in RECORD_COLUMNS}
+    row = {name: getattr(record, name) for name in RECORD_COLUMNS}
+    for name in _ENUMS:  # one test per enum column, not one per column
+        row[name] = row[name].value
     row.update({name: getattr(record.options, name) for name in OPTION_COLUMNS})
     row.update({name: getattr(record.progress, name) for name in PROGRESS_COLUMNS})
     error = record.error
@@ -111,10 +113,6 @@ def attempt_record(row: Row[Any]) -> AttemptRecord:
         error=error_of(r),
         run=r["run"],
     )
-
-
-def _plain(value: Any) -> Any:
-    return value.value if isinstance(value, Status | TaskType) else value
 
 
 def _same(value: Any) -> Any:
