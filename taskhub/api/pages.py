@@ -1,15 +1,13 @@
 """Shared by the webhook and notification routes: the list envelope ``{items, total, limit,
-skip}``, its query parameters, and the OpenAPI description of their problem responses."""
+skip}``, its query parameters, and the words of their problem responses (for
+:func:`taskhub.api.problems.problems`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel
-
-from taskhub.api.schemas import Problem
 
 Item = TypeVar("Item")
 
@@ -33,13 +31,3 @@ class Page(BaseModel, Generic[Item]):
     total: int
     limit: int
     skip: int
-
-
-def problems(*described: Mapping[int, str]) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` for these status codes, each problem+json with its description."""
-    content = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
-    return {
-        code: {"model": Problem, "description": text, "content": content}
-        for codes in described
-        for code, text in codes.items()
-    }

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
 from taskhub.domain.errors import (
@@ -185,3 +187,52 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, from_request_validation)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, from_http)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, from_anything)
+
+
+# -- documented (OpenAPI) -----------------------------------------------------------------------
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details (``application/problem+json``)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    field: str | None = Field(None, description="The input at fault (422).")
+    current_status: str | None = Field(None, description="The task's status (409).")
+    feature: str | None = Field(None, description="The feature the plan lacks (403).")
+    plan: str | None = Field(None, description="The cheapest plan with that feature (403).")
+
+
+PROBLEM_DESCRIPTIONS = {
+    400: "The body is not valid JSON.",
+    401: "No API key, or one that is unknown or revoked.",
+    403: "The workspace's plan does not include a feature the request needs.",
+    404: "No such task (or output) in this workspace.",
+    409: "The task's status does not allow the change (nor does a running task without steps "
+    "allow a pause); `detail` says why, `current_status` what its status is.",
+    413: "The body is over the size limit.",
+    422: "Invalid input; `field` names it.",
+}
+
+
+def problems(
+    *described: int | Mapping[int, str], streaming: bool = False
+) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for these error codes, all problem+json: a code alone is described
+    by :data:`PROBLEM_DESCRIPTIONS` (the task routes' words), a mapping says its own. Without
+    ``model`` (for ``streaming`` routes), so the problem is not also listed under the route's
+    media type."""
+    texts: dict[int, str] = {}
+    for item in described:
+        texts.update({item: PROBLEM_DESCRIPTIONS[item]} if isinstance(item, int) else item)
+    schema = {"schema": {"$ref": "#/components/schemas/Problem"}}
+    documented: dict[str, Any] = {} if streaming else {"model": Problem}
+    return {
+        code: {**documented, "description": text, "content": {MEDIA_TYPE: schema}}
+        for code, text in texts.items()
+    }

@@ -10,8 +10,8 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from taskhub.api.deps import HubDep, WorkspaceDep
-from taskhub.api.problems import error_body
-from taskhub.api.schemas import BatchIn, BatchOut, problems
+from taskhub.api.problems import error_body, problems
+from taskhub.api.schemas import BatchIn, BatchOut
 from taskhub.domain.batches import MAX_BATCH_ITEMS, ItemRefused
 from taskhub.domain.clock import now
 from taskhub.domain.serialize import record_to_dict

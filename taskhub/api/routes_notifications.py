@@ -9,7 +9,8 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from taskhub.api.deps import HubDep, WorkspaceDep
-from taskhub.api.pages import BAD_QUERY, NEEDS_KEY, Limit, Page, Skip, problems
+from taskhub.api.pages import BAD_QUERY, NEEDS_KEY, Limit, Page, Skip
+from taskhub.api.problems import problems
 from taskhub.domain.records import Notification
 
 router = APIRouter(tags=["notifications"], responses=problems(NEEDS_KEY))

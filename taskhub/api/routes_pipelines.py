@@ -17,7 +17,8 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from taskhub.api.deps import HubDep, WorkspaceDep
-from taskhub.api.pages import BAD_BODY, BAD_QUERY, NEEDS_KEY, Limit, Page, Skip, problems
+from taskhub.api.pages import BAD_BODY, BAD_QUERY, NEEDS_KEY, Limit, Page, Skip
+from taskhub.api.problems import problems
 from taskhub.domain.dependencies import PipelineStatus
 from taskhub.domain.pipelines import MAX_PIPELINE_NAME_CHARS, OPTION_KEYS, OnFailure
 from taskhub.domain.states import Status

@@ -16,6 +16,7 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from taskhub import streams as sse
 from taskhub.api.deps import HubDep, WorkspaceDep, get_workspace
+from taskhub.api.problems import problems
 from taskhub.api.schemas import (
     AssumedUTC,
     BulkIn,
@@ -25,7 +26,6 @@ from taskhub.api.schemas import (
     SubmitIn,
     TaskDetail,
     TaskPage,
-    problems,
 )
 from taskhub.domain.clock import now
 from taskhub.domain.records import Output, TaskRecord

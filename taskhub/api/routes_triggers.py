@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from taskhub.api.deps import HubDep, WorkspaceDep
-from taskhub.api.pages import BAD_BODY, BAD_QUERY, NEEDS_KEY, Limit, Page, Skip, problems
+from taskhub.api.pages import BAD_BODY, BAD_QUERY, NEEDS_KEY, Limit, Page, Skip
+from taskhub.api.problems import problems
 from taskhub.domain.hooks import Trigger, TriggerDelivery
 
 router = APIRouter(tags=["triggers"], responses=problems(NEEDS_KEY))

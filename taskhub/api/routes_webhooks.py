@@ -9,7 +9,8 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from taskhub.api.deps import HubDep, WorkspaceDep
-from taskhub.api.pages import BAD_BODY, BAD_QUERY, NEEDS_KEY, Limit, Page, Skip, problems
+from taskhub.api.pages import BAD_BODY, BAD_QUERY, NEEDS_KEY, Limit, Page, Skip
+from taskhub.api.problems import problems
 from taskhub.domain.hooks import Subscription, WebhookDelivery
 
 router = APIRouter(tags=["webhooks"], responses=problems(NEEDS_KEY))

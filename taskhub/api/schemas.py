@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
+from taskhub.api.problems import Problem
 from taskhub.domain.batches import MAX_BATCH_ITEMS, BatchItem
 from taskhub.domain.errors import ValidationError
 from taskhub.domain.paging import TaskFilter
@@ -28,52 +29,6 @@ def _utc(value: datetime) -> datetime:
 
 
 AssumedUTC = Annotated[datetime, AfterValidator(_utc)]
-
-# -- problems ----------------------------------------------------------------------------------
-
-
-class Problem(BaseModel):
-    """RFC 9457 problem details (``application/problem+json``)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    instance: str | None = None
-    field: str | None = Field(None, description="The input at fault (422).")
-    current_status: str | None = Field(None, description="The task's status (409).")
-    feature: str | None = Field(None, description="The feature the plan lacks (403).")
-    plan: str | None = Field(None, description="The cheapest plan with that feature (403).")
-
-
-PROBLEM_DESCRIPTIONS = {
-    400: "The body is not valid JSON.",
-    401: "No API key, or one that is unknown or revoked.",
-    403: "The workspace's plan does not include a feature the request needs.",
-    404: "No such task (or output) in this workspace.",
-    409: "The task's status does not allow the change (nor does a running task without steps "
-    "allow a pause); `detail` says why, `current_status` what its status is.",
-    413: "The body is over the size limit.",
-    422: "Invalid input; `field` names it.",
-}
-
-
-def problems(*codes: int, streaming: bool = False) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` for these error codes, all problem+json. Without ``model`` (for
-    ``streaming`` routes), so the problem is not also listed under the route's media type."""
-    schema = {"schema": {"$ref": "#/components/schemas/Problem"}}
-    documented: dict[str, Any] = {} if streaming else {"model": Problem}
-    return {
-        code: {
-            **documented,
-            "description": PROBLEM_DESCRIPTIONS[code],
-            "content": {"application/problem+json": schema},
-        }
-        for code in codes
-    }
-
 
 # -- tasks ------------------------------------------------------------------------------------
 

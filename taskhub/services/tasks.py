@@ -1,4 +1,4 @@
-"""The service layer: what the SDK, CLI, REST API and (later) the dashboard all call.
+"""The service layer: what the SDK, CLI, REST API and the dashboard all call.
 
 Every function is scoped to one workspace. No query is built here: the store owns SQL, the
 state machine owns transitions, the dispatcher owns publishing.
@@ -6,26 +6,25 @@ state machine owns transitions, the dispatcher owns publishing.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from taskhub.domain import task_ids
 from taskhub.domain.batches import ItemRefused, all_refused, refused
 from taskhub.domain.clock import now
-from taskhub.domain.errors import NotFoundError, TaskTimeoutError, TransitionError, ValidationError
+from taskhub.domain.errors import NotFoundError, TransitionError, ValidationError
 from taskhub.domain.notifications import Announce, describe
-from taskhub.domain.paging import Page, TaskFilter, decode_cursor, encode_cursor
+from taskhub.domain.paging import TaskFilter
 from taskhub.domain.policy import check_submission
-from taskhub.domain.records import NewTask, Output, TaskChange, TaskRecord, Workspace
+from taskhub.domain.records import NewTask, TaskRecord, Workspace
 from taskhub.domain.registry import TaskDefinition, lookup
 from taskhub.domain.settings import Settings
 from taskhub.domain.states import Outcome, Status
 from taskhub.domain.submissions import Submission, check_options
 from taskhub.domain.submissions import build as build_new
 from taskhub.services.dependencies import Dependencies
+from taskhub.services.task_reads import TaskReads
 from taskhub.store.queries import TaskQueries
 from taskhub.store.runs import RunStore
 from taskhub.store.sessions import Session, after_commit
@@ -35,7 +34,6 @@ from taskhub.worker.publisher import Dispatcher
 
 SUBMIT_BATCH = 1000
 PENDING_KEY = "taskhub.pending_publish"
-MAX_LIST_LIMIT = 1000
 BULK_MAX = 10_000  # the most tasks one bulk action touches
 NO_STEPS = (
     "it has no steps: a running task pauses only at a step boundary; "
@@ -43,8 +41,8 @@ NO_STEPS = (
 )
 
 
-class Tasks:
-    """The tasks of a workspace: submit, read, and what people do to them."""
+class Tasks(TaskReads):
+    """The tasks of a workspace: submit, read (:class:`TaskReads`), and what people do to them."""
 
     def __init__(
         self,
@@ -57,12 +55,9 @@ class Tasks:
         announce: Announce,
         dependencies: Dependencies,
     ) -> None:
+        super().__init__(store, queries, runs, definitions)
         self._settings = settings
-        self._store = store
-        self._queries = queries
-        self._runs = runs
         self._publisher = publisher
-        self._definitions = definitions
         self._announce = announce
         self._dependencies = dependencies
         self._actions: dict[str, Callable[[str, str], TaskRecord]] = {
@@ -234,93 +229,6 @@ class Tasks:
     def _publish_after_commit(self, session: Session, record: TaskRecord) -> None:
         after_commit(session, PENDING_KEY, record, self.publish)
 
-    def get(self, workspace_id: str, task_id: str) -> TaskRecord:
-        return self._store.get(task_id, workspace_id, detail=True)
-
-    def resolve_id(self, workspace_id: str, ref: str) -> str:
-        """The id of the workspace's one task whose id starts with ``ref`` (a whole id is
-        returned as it is); too short or ambiguous is a ``ValidationError`` (listing them),
-        none a ``NotFoundError`` (:mod:`taskhub.domain.task_ids`)."""
-        prefix = task_ids.prefix_of(ref)
-        if prefix is None:
-            return ref
-        limit = task_ids.MAX_CANDIDATES + 1
-        return task_ids.the_one(
-            ref, self._queries.ids_starting_with(workspace_id, prefix, limit=limit)
-        )
-
-    def list_tasks(
-        self,
-        where: TaskFilter,
-        *,
-        limit: int = 25,
-        skip: int = 0,
-        after: str | None = None,
-        count_up_to: int | None = None,
-    ) -> Page:
-        """Tasks of ``where.workspace_id`` matching ``where``, newest first: by ``skip`` or by the
-        cursor ``after`` (a ``next_cursor``; then ``skip`` must be 0). ``total`` counts every
-        match; with ``count_up_to`` (a page's cheap count) it stops counting past that many,
-        and then the page's ``total`` is ``count_up_to`` and ``total_exact`` false."""
-        if not 1 <= limit <= MAX_LIST_LIMIT:
-            raise ValidationError("limit", f"must be between 1 and {MAX_LIST_LIMIT}, got {limit}")
-        if skip < 0:
-            raise ValidationError("skip", f"must be 0 or more, got {skip}")
-        if count_up_to is not None and count_up_to < 1:
-            raise ValidationError("count_up_to", f"must be 1 or more, got {count_up_to}")
-        position = decode_cursor(after) if after is not None else None
-        if position is not None and skip:
-            raise ValidationError("skip", "must be 0 when paging with a cursor (after)")
-        items, total, more = self._queries.list_tasks(
-            where, limit=limit, skip=skip, after=position, count_up_to=count_up_to
-        )
-        next_cursor = encode_cursor(items[-1]) if more and items else None
-        if count_up_to is not None and total > count_up_to:
-            return Page(items, count_up_to, limit, skip, next_cursor, total_exact=False)
-        return Page(items, total, limit, skip, next_cursor)
-
-    def changes(
-        self,
-        workspace_id: str,
-        since: datetime | None,
-        task_id: str | None = None,
-        *,
-        limit: int = 1000,
-    ) -> list[TaskChange]:
-        """What changed on the workspace's tasks (or on one) after ``since``, oldest first."""
-        return self._queries.changed_since(workspace_id, since, task_id, limit=limit)
-
-    def recent_changes(self, workspace_id: str, *, limit: int = 100) -> list[TaskChange]:
-        """The workspace's ``limit`` most recently changed tasks, newest change first."""
-        if not 1 <= limit <= MAX_LIST_LIMIT:
-            raise ValidationError("limit", f"must be between 1 and {MAX_LIST_LIMIT}, got {limit}")
-        return self._queries.recently_changed(workspace_id, limit=limit)
-
-    def definitions(self) -> list[TaskDefinition]:
-        """The registered tasks, by name."""
-        return sorted(self._definitions.values(), key=lambda d: d.name)
-
-    def definition(self, task_name: str) -> TaskDefinition | None:
-        """The registered task of that name, if this process knows it."""
-        return self._definitions.get(task_name)
-
-    def output(self, workspace_id: str, task_id: str, name: str) -> Output:
-        self._store.get(task_id, workspace_id)  # scope: another workspace's task is not found
-        return self._runs.get_output(task_id, name)
-
-    def wait(
-        self, workspace_id: str, task_id: str, *, timeout_s: float = 60.0, poll_s: float = 0.1
-    ) -> TaskRecord:
-        """Poll until the task reaches a final status; ``TaskTimeoutError`` past ``timeout_s``."""
-        give_up = time.monotonic() + timeout_s
-        while True:
-            record = self._store.get(task_id, workspace_id)
-            if record.status.is_final:
-                return self._store.get(task_id, workspace_id, detail=True)
-            if time.monotonic() >= give_up:
-                raise TaskTimeoutError(task_id, record.status.value, timeout_s)
-            time.sleep(poll_s)
-
     def cancel(self, workspace_id: str, task_id: str) -> TaskRecord:
         """Waiting or paused: cancelled now. Running: asked to stop at its next checkpoint."""
         at = now()
@@ -416,12 +324,6 @@ class Tasks:
             except TransitionError as exc:
                 skipped.append((task_id, exc.reason))
         return BulkResult(action, changed, skipped, matched, matched > len(ids))
-
-
-# -- reading ---------------------------------------------------------------------------------
-
-
-# -- people's actions ------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)

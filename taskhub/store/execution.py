@@ -1,7 +1,8 @@
 """The statements every task costs a worker: claim it, then complete it.
 
 Both are compare-and-set transitions of the state machine in :mod:`taskhub.domain.states` (their
-``status IN (...)`` lists come from it); no row back means the record must not move. They are
+status lists come from it; tested by key, :data:`~taskhub.store.tables.STATUS_BY_KEY`); no row
+back means the record must not move. They are
 written once as SQL and, on Postgres, prepared on the server once per connection: psycopg2 sends
 every statement as text, and parsing and planning these cost more server time than running them.
 
@@ -9,7 +10,9 @@ Completing on Postgres is one round trip: ``WITH done AS (UPDATE tasks ... RETUR
 INSERT INTO notifications SELECT ... FROM done`` — the outcome and the notification commit
 together, in autocommit; a result output joins them in one transaction. The ``INSERT`` is
 compiled from the one notification insert (:mod:`taskhub.store.notifications`). Other databases take
-the state machine's own transition (:func:`complete` picks).
+the state machine's own transition (:func:`complete` picks). Around them: the plan's running
+limit, checked inside the claiming transaction, and the error of each execution that ended, kept
+as an attempt row.
 """
 
 from __future__ import annotations
@@ -20,13 +23,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, Connection, Integer, Text, bindparam, text
+from sqlalchemy import Column, Connection, Integer, Text, bindparam, func, insert, select, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.types import TypeEngine
 
-from taskhub.domain.records import NewNotification, Output, TaskRecord
-from taskhub.domain.states import transition
+from taskhub.domain.records import ErrorInfo, NewNotification, Output, TaskRecord
+from taskhub.domain.states import Status, transition
 from taskhub.store import notifications
 from taskhub.store import tables as m
 from taskhub.store.rows import task_record_from
@@ -205,3 +208,45 @@ def _complete_portably(
         if record is not None and output is not None:
             upsert_output(c, claimed.id, output, at)
         return None if record is None else Completed(record.has_dependents)
+
+
+# -- around the claim and the outcome --------------------------------------------------------
+
+
+def running_limit_reached(c: Connection, task_id: str, limits: Mapping[str, int]) -> bool:
+    """Whether the task's workspace already runs as many tasks as its plan allows.
+
+    Call inside the claiming transaction: on Postgres a per-workspace advisory lock makes
+    count-then-claim atomic across workers; SQLite's write lock does the same.
+    """
+    W = m.workspaces
+    query = select(W.c.id, W.c.plan).join(T, T.c.workspace_id == W.c.id)
+    row = c.execute(query.where(T.c.id == task_id)).one_or_none()
+    limit = limits.get(row.plan) if row is not None else None
+    if row is None or limit is None:
+        return False
+    if c.dialect.name == "postgresql":
+        c.execute(select(func.pg_advisory_xact_lock(func.hashtext(row.id))))
+    running = select(func.count()).where(
+        T.c.workspace_id == row.id, T.c.status == Status.IN_PROGRESS.value
+    )
+    return int(c.execute(running).scalar_one()) >= limit
+
+
+def record_attempt_error(
+    conn: Connection, record: TaskRecord, error: ErrorInfo, now: datetime
+) -> None:
+    """Keep the error of an execution that ended (failed, retried, or lost)."""
+    conn.execute(
+        insert(m.task_attempts).values(
+            task_id=record.id,
+            run=record.run,
+            attempt=record.attempt,
+            worker=record.worker,
+            started_at=record.started_at or now,
+            finished_at=now,
+            error_type=error.type,
+            error_message=error.message,
+            error_traceback=error.traceback,
+        )
+    )

@@ -16,13 +16,13 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Connection, Engine, and_, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, and_, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from taskhub.domain.clock import now
 from taskhub.domain.errors import NotFoundError, StoreError, TransitionError
-from taskhub.domain.records import ErrorInfo, NewNotification, NewTask, TaskRecord
+from taskhub.domain.records import NewNotification, NewTask, TaskRecord
 from taskhub.domain.states import Status, transition
 from taskhub.store import db
 from taskhub.store import tables as m
@@ -373,42 +373,6 @@ class Store:
         with self.single() as c:
             row = c.execute(statement).one_or_none()
         return task_record(row) if row else None
-
-    def running_limit_reached(self, c: Connection, task_id: str, limits: Mapping[str, int]) -> bool:
-        """Whether the task's workspace already runs as many tasks as its plan allows.
-
-        Call inside the claiming transaction: on Postgres a per-workspace advisory lock makes
-        count-then-claim atomic across workers; SQLite's write lock does the same.
-        """
-        W = m.workspaces
-        query = select(W.c.id, W.c.plan).join(T, T.c.workspace_id == W.c.id)
-        row = c.execute(query.where(T.c.id == task_id)).one_or_none()
-        limit = limits.get(row.plan) if row is not None else None
-        if row is None or limit is None:
-            return False
-        if c.dialect.name == "postgresql":
-            c.execute(select(func.pg_advisory_xact_lock(func.hashtext(row.id))))
-        running = select(func.count()).where(
-            T.c.workspace_id == row.id, T.c.status == Status.IN_PROGRESS.value
-        )
-        return int(c.execute(running).scalar_one()) >= limit
-
-    def record_attempt_error(
-        self, conn: Connection, record: TaskRecord, error: ErrorInfo, now: datetime
-    ) -> None:
-        conn.execute(
-            insert(m.task_attempts).values(
-                task_id=record.id,
-                run=record.run,
-                attempt=record.attempt,
-                worker=record.worker,
-                started_at=record.started_at or now,
-                finished_at=now,
-                error_type=error.type,
-                error_message=error.message,
-                error_traceback=error.traceback,
-            )
-        )
 
 
 _KEY = ("workspace_id", "idempotency_key")  # uq_tasks_idempotency

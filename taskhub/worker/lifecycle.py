@@ -80,7 +80,7 @@ class Lifecycle:
             at = now()
             return worker_store.claim(self.store, task_id, worker, pid, at), at
         with self.store.begin() as c:
-            if self.store.running_limit_reached(c, task_id, limits):
+            if worker_store.running_limit_reached(c, task_id, limits):
                 raise Deferred(f"task {task_id}: its workspace runs its plan's maximum")
             at = now()  # read the clock once the lock is ours
             return worker_store.claim(self.store, task_id, worker, pid, at, conn=c), at
@@ -104,7 +104,7 @@ class Lifecycle:
         record = worker_store.take_over(self.store, lost, worker, pid, at)
         if record is not None:
             with self.store.begin() as c:
-                self.store.record_attempt_error(c, lost, error, at)
+                worker_store.record_attempt_error(c, lost, error, at)
         return record
 
     # -- outcomes --------------------------------------------------------------------------
@@ -165,7 +165,7 @@ class Lifecycle:
                 notify=describe(Outcome.FAILED),
             )
             if record is not None and action == "fail":  # an execution ended: keep its error
-                self.store.record_attempt_error(c, record, error, at)
+                worker_store.record_attempt_error(c, record, error, at)
         self._announce(record, Outcome.FAILED, None)
         return record
 
@@ -194,7 +194,7 @@ class Lifecycle:
                 task_id, "schedule_retry", values, owner=owner, executor=executor, conn=c
             )
             if record is not None:
-                self.store.record_attempt_error(c, record, error, at)
+                worker_store.record_attempt_error(c, record, error, at)
         if record is not None:
             self._dispatcher.publish_quietly([record], countdown_s=delay_s)
         return record
