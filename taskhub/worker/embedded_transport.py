@@ -16,6 +16,8 @@ supports broadcast (ping, revoke). What this module changes in kombu's:
   slots are full: each slot then waited up to a whole interval after its task was acked
   (35 no-op tasks/s with 2 processes and 50 ms). Here an ack or reject wakes the loop at
   once, and one directory listing serves every queue of a polling round (not one per queue).
+  A warm shutdown (SIGTERM, Ctrl-C) wakes the loop too, so that it stops at once instead of
+  after its current wait (an idle worker took 4 s to notice, 8-15 s to exit).
 """
 
 from __future__ import annotations
@@ -24,9 +26,11 @@ import os
 import threading
 import time
 import uuid
+import weakref
 from queue import Empty
 from typing import Any
 
+from celery import signals
 from kombu.exceptions import ChannelError
 from kombu.transport import filesystem
 from kombu.utils.encoding import bytes_to_str, str_to_bytes
@@ -99,11 +103,18 @@ class Transport(filesystem.Transport):
     def __init__(self, client: Any, **kwargs: Any) -> None:
         super().__init__(client, **kwargs)  # type: ignore[no-untyped-call]
         self._woken = threading.Event()
+        self._stopping = False
+        _TRANSPORTS.add(self)
         self._listing: list[str] = []
         self._listed_at = -LISTING_TTL_S
 
     def wake(self) -> None:
         """End the current wait between polls (called from the thread that acks)."""
+        self._woken.set()
+
+    def stop_waiting(self) -> None:
+        """The worker shuts down: end the current wait, and wait no more."""
+        self._stopping = True
         self._woken.set()
 
     def listing(self, folder: str) -> list[str]:
@@ -124,6 +135,8 @@ class Transport(filesystem.Transport):
         cycle = self.cycle
         assert cycle is not None  # made by the virtual transport's constructor
         while True:
+            if self._stopping:
+                raise TimeoutError()  # the worker loop then sees its shutdown flag
             self._woken.clear()
             round_at = time.monotonic()
             try:
@@ -140,3 +153,15 @@ class Transport(filesystem.Transport):
                 wait_s = min(wait_s, give_up - time.monotonic())
             if not self._woken.wait(max(wait_s, 0.0)):
                 self._listed_at = -LISTING_TTL_S  # idle a whole wait: list afresh
+
+
+_TRANSPORTS: weakref.WeakSet[Transport] = weakref.WeakSet()
+
+
+def _stop_waiting(**_: Any) -> None:
+    """Sent from the worker's signal handler (a warm or cold shutdown begins)."""
+    for transport in list(_TRANSPORTS):
+        transport.stop_waiting()
+
+
+signals.worker_shutting_down.connect(_stop_waiting, weak=False)

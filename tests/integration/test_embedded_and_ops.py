@@ -81,6 +81,23 @@ def _flower_tasks(port: int) -> dict[str, dict[str, object]]:
         return dict(json.load(reply))
 
 
+def test_an_idle_embedded_worker_stops_at_once_when_asked(tmp_path: Path) -> None:
+    # Given an idle worker on the embedded default: its loop waits between polls of the folder
+    settings = Settings(home=tmp_path, imports=["tests.tasks"])
+    hub = TaskHub(settings)
+    hub.migrate()
+    hub.close()
+    worker = Worker(settings, concurrency=1, name="idle")
+    try:
+        # When it is asked to stop, as Ctrl-C or a process manager's SIGTERM does
+        os.killpg(worker.process.pid, signal.SIGTERM)
+        # Then it ends its wait and exits cleanly in ~2.5 s, not after its waits ran out (5.5-9 s)
+        assert worker.process.wait(timeout=5) == 0, worker.output()
+    finally:
+        worker.stop()
+    assert "Warm shutdown" in worker.output()
+
+
 @pytest.mark.redis
 def test_flower_shows_taskhub_task_names_and_queued_tasks(
     settings: Settings, hub: TaskHub, worker: Worker
