@@ -17,79 +17,24 @@ as an attempt row.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Connection, Integer, Text, bindparam, func, insert, select, text
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Connection, Integer, Text, func, insert, select
 from sqlalchemy.types import TypeEngine
 
 from taskhub.domain.records import ErrorInfo, NewNotification, Output, TaskRecord
 from taskhub.domain.states import Status, transition
 from taskhub.store import notifications
 from taskhub.store import tables as m
+from taskhub.store.prepared import Prepared
 from taskhub.store.rows import task_record_from
 from taskhub.store.runs import upsert_output
 from taskhub.store.tasks import Store
 
 T = m.tasks
-_BIND = re.compile(r"(?<![:\w]):(\w+)")
-_PG = postgresql.dialect()  # type: ignore[no-untyped-call]
-
-
-class Prepared:
-    """One SQL statement with ``:name`` parameters; on Postgres, prepared once per connection.
-
-    Works on any connection: the connection's ``info`` remembers what was prepared on it, and a
-    prepared statement outlives the transaction it was made in (PREPARE is not transactional).
-    On Postgres it runs on the driver's cursor, inside the connection's transaction if any.
-    """
-
-    def __init__(
-        self,
-        name: str,
-        sql: str,
-        types: Mapping[str, TypeEngine[Any]],
-        columns: Sequence[Column[Any]] = (),
-    ) -> None:
-        self.name = name
-        self._order = order = list(dict.fromkeys(_BIND.findall(sql)))
-        declared = ", ".join(str(types[p].compile(dialect=_PG)) for p in order)
-        positional = _BIND.sub(lambda hit: f"${order.index(hit[1]) + 1}", sql)
-        self._prepare_sql = f"PREPARE {name} ({declared}) AS {positional}"
-        self._execute_sql = f"EXECUTE {name}({', '.join('%s' for _ in order)})"
-        plain = text(sql).bindparams(*(bindparam(p, type_=types[p]) for p in order))
-        self._plain = plain.columns(*columns) if columns else plain
-
-    def rows(self, c: Connection, params: Mapping[str, Any]) -> list[dict[str, Any]]:
-        """Run it; the rows it returns, column name to value, timestamps in UTC."""
-        if c.dialect.name != "postgresql":
-            return [dict(row._mapping) for row in c.execute(self._plain, params)]
-        dbapi = c.connection.dbapi_connection
-        assert dbapi is not None
-        args = [params[p] for p in self._order]
-        prepared: set[str] = c.info.setdefault("taskhub_prepared", set())
-        cursor = dbapi.cursor()  # the driver directly: these run for every task
-        try:
-            if self.name not in prepared:
-                cursor.execute(self._prepare_sql)
-                prepared.add(self.name)
-            cursor.execute(self._execute_sql, args)
-            names = [d[0] for d in cursor.description or ()]
-            return [dict(zip(names, map(_utc, row), strict=True)) for row in cursor.fetchall()]
-        except c.dialect.loaded_dbapi.Error as exc:
-            error = c.dialect.loaded_dbapi.Error
-            raise DBAPIError.instance(self._execute_sql, args, exc, error) from exc
-        finally:
-            cursor.close()
-
-
-def _utc(value: Any) -> Any:
-    return value.astimezone(UTC) if isinstance(value, datetime) else value
 
 
 def _sources(action: str) -> str:

@@ -135,12 +135,15 @@ def test_the_sweeps_recoveries_are_counted_whichever_process_swept(settings: Set
             finally:
                 sweeper.close()
 
-            # Then the API process reports it
+            # Then our task's message is back in its queue, and the API process reports the sweep
+            waiting = hub.dispatcher.queue_depths([queue.default_queue])
             after = scrape(client)
     finally:
         hub.close()
+    assert waiting == {queue.default_queue: 1}
     total = "taskhub_sweep_recoveries_total"
     assert value(after, total, kind="redelivered") - value(before, total, kind="redelivered") == (
         redelivered
     )
-    assert redelivered == 1
+    # (a message another test of this session left lost may be swept in the same round)
+    assert redelivered >= 1
