@@ -23,6 +23,7 @@ from typing import Any
 
 from taskhub.domain.errors import StoreError
 from taskhub.domain.records import TaskRecord
+from taskhub.worker import tracing
 
 log = logging.getLogger(__name__)
 
@@ -34,18 +35,19 @@ class CompletionWriter:
 
     def __init__(self, complete: Callable[[str, Any, TaskRecord], object]) -> None:
         self._complete = complete  # Lifecycle.complete
-        self._queue: queue.Queue[tuple[str, Any, TaskRecord]] = queue.Queue()
+        self._queue: queue.Queue[tuple[str, Any, TaskRecord, object]] = queue.Queue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
     def submit(self, task_id: str, result: Any, claimed: TaskRecord) -> None:
+        """Queue the outcome (in the trace of the run that produced it, when tracing)."""
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
                     target=self._loop, name="taskhub-completions", daemon=True
                 )
                 self._thread.start()
-        self._queue.put((task_id, result, claimed))
+        self._queue.put((task_id, result, claimed, tracing.current()))
 
     def flush(self, timeout_s: float = 10.0) -> bool:
         """Wait until every submitted outcome was written (or given up); ``False`` on timeout."""
@@ -58,9 +60,10 @@ class CompletionWriter:
 
     def _loop(self) -> None:
         while True:
-            task_id, result, claimed = self._queue.get()
+            task_id, result, claimed, trace = self._queue.get()
             try:
-                self._write(task_id, result, claimed)
+                with tracing.span("taskhub.complete", parent=trace, task_id=task_id):
+                    self._write(task_id, result, claimed)
             finally:
                 self._queue.task_done()
 

@@ -3,12 +3,14 @@
 Off unless ``TASKHUB_TRACING=true``; it needs the ``[otel]`` extra (``pip install
 'taskhub[otel]'``). :func:`start` instruments Celery with ``opentelemetry-instrumentation-celery``
 (a producer span per message sent, a consumer span per task run, the trace context carried in
-the message's headers) and opens taskhub's own spans: ``taskhub.submit`` around writing the record
-and publishing it (the publish span is its child), and the run span gets the record's workspace
-and attempt once the worker claimed it. A process that already set a tracer provider (for example
-under ``opentelemetry-instrument``) keeps it; otherwise spans go to an OTLP/HTTP exporter that
-reads the standard ``OTEL_EXPORTER_OTLP_*`` variables, named ``OTEL_SERVICE_NAME`` (default
-``taskhub``). A pool process forks with the provider and flushes it when it exits.
+the message's headers) and opens taskhub's own spans: ``taskhub.submit`` around writing the
+record and publishing it (the publish span is its child); the run span gets the record's
+workspace and attempt once the worker claimed it; ``taskhub.complete``, a child of the run span,
+covers the writer thread committing a success. A process that already set a tracer provider
+(for example under ``opentelemetry-instrument``) keeps it; otherwise spans go to an OTLP/HTTP
+exporter that reads the standard ``OTEL_EXPORTER_OTLP_*`` variables, named
+``OTEL_SERVICE_NAME`` (default ``taskhub``). A pool process forks with the provider and
+flushes it when it exits.
 
 With tracing off, or before :func:`start`, every function here does nothing.
 """
@@ -77,15 +79,25 @@ class Span:
 
 
 @contextmanager
-def span(name: str, **attributes: str | int) -> Iterator[Span]:
-    """A span named ``name`` around the block, current within it (``taskhub.*`` attributes)."""
+def span(name: str, parent: object = None, **attributes: str | int) -> Iterator[Span]:
+    """A span named ``name`` around the block, current within it (``taskhub.*`` attributes);
+    a child of ``parent`` (what :func:`current` returned, in another thread) if given."""
     if _tracer is None:
         yield Span()
         return
-    with _tracer.start_as_current_span(name) as current:
+    with _tracer.start_as_current_span(name, context=parent) as current:
         traced = Span(current)
         traced.set(**attributes)
         yield traced
+
+
+def current() -> object:
+    """The current trace context, to continue in another thread (``None`` when off)."""
+    if _tracer is None:
+        return None
+    from opentelemetry import context
+
+    return context.get_current()
 
 
 def annotate(**attributes: str | int) -> None:

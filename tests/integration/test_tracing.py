@@ -1,5 +1,5 @@
-"""``TASKHUB_TRACING=true``: a task's submit, its publish and its run are one OpenTelemetry trace,
-sent over OTLP/HTTP by the process that submitted it (the CLI) and by a real worker.
+"""``TASKHUB_TRACING=true``: a task's submit, publish, run and completion are one OpenTelemetry
+trace, sent over OTLP/HTTP by the process that submitted it (the CLI) and by a real worker.
 
 The collector is this test's: an HTTP server that decodes the OTLP protobuf requests. Tracing is
 process-wide once started, so only the subprocesses trace; this process only receives.
@@ -96,7 +96,7 @@ def collector() -> Iterator[Collector]:
     server.server_close()
 
 
-def test_a_traced_task_is_one_trace_from_its_submit_to_its_run(
+def test_a_traced_task_is_one_trace_from_its_submit_to_its_completion(
     settings: Settings, collector: Collector, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a worker and a CLI that trace, exporting to our collector (the standard variables)
@@ -126,18 +126,21 @@ def test_a_traced_task_is_one_trace_from_its_submit_to_its_run(
                 spans = collector.received()
                 names = {s["name"] for s in spans}
                 wanted = {"taskhub.submit", "apply_async/tests.echo", "run/tests.echo"}
+                wanted.add("taskhub.complete")
                 return spans if wanted <= names else None
 
-            spans = wait_for(spans_of_the_task, timeout_s=30, what="the task's three spans")
+            spans = wait_for(spans_of_the_task, timeout_s=30, what="the task's four spans")
     finally:
         hub.close()
     by_name = {s["name"]: s for s in spans}
-    submit, publish, run = (
-        by_name[n] for n in ("taskhub.submit", "apply_async/tests.echo", "run/tests.echo")
-    )
-    # Then the three are one trace: the publish is the submit's child, the run the publish's
-    assert submit["trace"] == publish["trace"] == run["trace"]
+    names = ("taskhub.submit", "apply_async/tests.echo", "run/tests.echo", "taskhub.complete")
+    submit, publish, run, complete = (by_name[n] for n in names)
+    # Then the four are one trace: the publish is the submit's child, the run the publish's,
+    # and committing its success (in the pool process's writer thread) the run's
+    assert submit["trace"] == publish["trace"] == run["trace"] == complete["trace"]
     assert publish["parent"] == submit["id"] and run["parent"] == publish["id"]
+    assert complete["parent"] == run["id"]
+    assert complete["attributes"]["taskhub.task_id"] == task_id
     # And taskhub's attributes name the task, its workspace and the attempt that ran
     assert submit["attributes"]["taskhub.task_id"] == task_id
     assert submit["attributes"]["taskhub.task_name"] == "tests.echo"
@@ -146,7 +149,7 @@ def test_a_traced_task_is_one_trace_from_its_submit_to_its_run(
     assert run["attributes"]["taskhub.attempt"] == 1
     assert run["attributes"]["celery.task_name"] == "tests.echo"
     # And both processes name themselves as the service "taskhub" (no OTEL_SERVICE_NAME set)
-    assert {s["service"] for s in (submit, publish, run)} == {"taskhub"}
+    assert {s["service"] for s in (submit, publish, run, complete)} == {"taskhub"}
 
 
 def test_tracing_without_the_otel_extra_is_a_clear_error() -> None:
