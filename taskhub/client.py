@@ -83,21 +83,20 @@ class TaskHubClient:
         countdown: Seconds | None = None,
         depends_on: Sequence[str] | None = None,
     ) -> TaskRecord:
-        body = {
-            "task": task_name(task),
-            "input": input or {},
-            "name": name,
-            "priority": priority,
-            "timeout": _seconds(timeout),
-            "retries": retries,
-            "retry_delay": _seconds(retry_delay),
-            "deadline": deadline.isoformat() if deadline else None,
-            "idempotency_key": idempotency_key,
-            "run_at": run_at.isoformat() if run_at else None,
-            "countdown": _seconds(countdown),
-            "depends_on": list(depends_on) if depends_on else None,
-        }
-        sent = {key: value for key, value in body.items() if value is not None}
+        sent = _options(
+            task,
+            name=name,
+            priority=priority,
+            timeout=timeout,
+            retries=retries,
+            retry_delay=retry_delay,
+            deadline=deadline,
+            run_at=run_at,
+            countdown=countdown,
+            input=input or {},
+            idempotency_key=idempotency_key,
+            depends_on=list(depends_on) if depends_on else None,
+        )
         return _record(self._send("POST", "/tasks", json=sent))
 
     def submit_many(
@@ -119,19 +118,18 @@ class TaskHubClient:
         ``ValidationError``, ``PlanError``), its field naming it by its place among all the
         inputs (``items.1003.input.region``); nothing of its batch is written, but the batches
         before it were."""
-        shared = {
-            "task": task_name(task),
-            "name": name,
-            "priority": priority,
-            "timeout": _seconds(timeout),
-            "retries": retries,
-            "retry_delay": _seconds(retry_delay),
-            "deadline": deadline.isoformat() if deadline else None,
-            "run_at": run_at.isoformat() if run_at else None,
-            "countdown": _seconds(countdown),
-            "all_or_nothing": True,
-        }
-        sent = {key: value for key, value in shared.items() if value is not None}
+        sent = _options(
+            task,
+            name=name,
+            priority=priority,
+            timeout=timeout,
+            retries=retries,
+            retry_delay=retry_delay,
+            deadline=deadline,
+            run_at=run_at,
+            countdown=countdown,
+            all_or_nothing=True,
+        )
         records: builtins.list[TaskRecord] = []
         items = iter(inputs)
         while batch := builtins.list(itertools.islice(items, MAX_BATCH_ITEMS)):
@@ -263,6 +261,36 @@ def _shifted(error: ValidationError, offset: int) -> ValidationError:
     if isinstance(error, InputError):
         return InputError(errors)
     return ValidationError(shift(error.field), error.message, errors=errors)
+
+
+def _options(
+    task: str | TaskDefinition,
+    *,
+    name: str | None,
+    priority: int | None,
+    timeout: Seconds | None,
+    retries: int | None,
+    retry_delay: Seconds | None,
+    deadline: datetime | None,
+    run_at: datetime | None,
+    countdown: Seconds | None,
+    **more: object,
+) -> dict[str, Any]:
+    """The request body's fields a submit and a batch share (and ``more``), as JSON; those
+    left out (``None``) are not sent, so the task's defaults apply."""
+    body = {
+        "task": task_name(task),
+        "name": name,
+        "priority": priority,
+        "timeout": _seconds(timeout),
+        "retries": retries,
+        "retry_delay": _seconds(retry_delay),
+        "deadline": deadline.isoformat() if deadline else None,
+        "run_at": run_at.isoformat() if run_at else None,
+        "countdown": _seconds(countdown),
+        **more,
+    }
+    return {key: value for key, value in body.items() if value is not None}
 
 
 def _seconds(value: Seconds | None) -> float | None:
