@@ -118,13 +118,10 @@ class Dispatcher:
             self.send(records, interactive=True)
             return list(records)
         except DispatchError as exc:
-            log.warning(
-                "publish of %d task(s) failed, the sweep will resend: %s", len(records), exc
-            )
             stamped_at = records[0].dispatched_at
             if stamped_at is not None:
                 self._unstamp([r.id for r in records], stamped_at)
-            return [replace(r, dispatched_at=None, dispatch_error=str(exc)) for r in records]
+            return _not_sent(records, exc, unstamped=True)
 
     def _unstamp(self, ids: list[str], stamped_at: datetime) -> None:
         try:
@@ -145,11 +142,9 @@ class Dispatcher:
         try:
             return self.publish(records, countdown_s=countdown_s, interactive=interactive)
         except DispatchError as exc:
-            log.warning(
-                "publish of %d task(s) failed, the sweep will resend: %s", len(records), exc
-            )
+            answer = _not_sent(records, exc)
             log.debug("the publish failure in full", exc_info=True)
-            return [replace(r, dispatch_error=str(exc)) for r in records]
+            return answer
 
     def publish_deliveries(self, ids: Sequence[int], *, task_name: str, priority: int) -> None:
         """Queue one ``task_name(delivery_id)`` message per outbound webhook delivery; a broker
@@ -191,6 +186,18 @@ class Dispatcher:
         except (OperationalError, KombuError, OSError):
             log.warning("sweep: the broker cannot be reached to count its queues")
             return None
+
+
+def _not_sent(
+    records: Sequence[TaskRecord], exc: DispatchError, *, unstamped: bool = False
+) -> list[TaskRecord]:
+    """Log a publish the broker refused (one line: the sweep resends) and answer the records
+    with the reason in ``dispatch_error`` (and, ``unstamped``, no ``dispatched_at``)."""
+    log.warning("publish of %d task(s) failed, the sweep will resend: %s", len(records), exc)
+    return [
+        replace(r, dispatch_error=str(exc), dispatched_at=None if unstamped else r.dispatched_at)
+        for r in records
+    ]
 
 
 def _depth(conn: Connection, queue: str) -> int:
