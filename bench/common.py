@@ -1,4 +1,5 @@
-"""Helpers for the bench scripts: worker subprocesses, waiting with a deadline, percentiles."""
+"""Helpers for the bench scripts: worker subprocesses, waiting with a deadline, percentiles,
+a series of measured runs, and settings on a fresh database."""
 
 from __future__ import annotations
 
@@ -10,10 +11,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
 from sqlalchemy import create_engine, text
+
+from taskhub import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
@@ -102,3 +106,29 @@ def drop_database(name: str) -> None:
     with admin.connect() as c:
         c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@dataclass
+class Series:
+    """One measured thing over several runs: each run's rate, and every task's wait to start."""
+
+    label: str
+    rates: list[float] = field(default_factory=list)
+    to_start: list[float] = field(default_factory=list)  # seconds, all runs pooled
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.rates)
+
+
+def bench_settings(home: Path, database: str, broker_url: str, **overrides: object) -> Settings:
+    """Settings on the fresh database ``database`` (:func:`fresh_database`) and ``broker_url``:
+    2 prefork worker processes running ``bench.bench_tasks``."""
+    return Settings(
+        home=home,
+        database_url=fresh_database(database),
+        broker_url=broker_url,
+        imports=["bench.bench_tasks"],
+        worker_concurrency=2,
+        **overrides,  # type: ignore[arg-type]
+    )

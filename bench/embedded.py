@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import text
 
 import taskhub
+from bench import common
 from bench.common import Worker, p50_p99_ms, wait_for
 from taskhub import Settings, TaskHub
 from tests.support import settings_env
@@ -44,15 +45,8 @@ def loadavg() -> str:
 
 
 @dataclass
-class Series:
-    label: str
-    rates: list[float] = field(default_factory=list)
-    to_start: list[float] = field(default_factory=list)  # seconds, all repeats pooled
-    loads: list[str] = field(default_factory=list)
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.rates)
+class Series(common.Series):
+    loads: list[str] = field(default_factory=list)  # the load average after each run
 
 
 def completed(hub: TaskHub) -> int:
@@ -144,26 +138,15 @@ def measure(args: argparse.Namespace, hub: TaskHub, home: Path) -> list[Series]:
 
 def table(series: list[Series]) -> str:
     many, single, idle = series
+
+    def cells(s: Series, median: str, digits: int) -> tuple[str, ...]:
+        runs = ", ".join(f"{r:.{digits}f}" for r in s.rates)
+        starts = "{:.1f} / {:.1f}".format(*p50_p99_ms(s.to_start))
+        return (s.label, median, runs, starts, "; ".join(s.loads))
+
     rows = [("what", "median", "runs", "created->started p50 / p99 ms", "load avg (1/5/15)")]
-    for s in (many, single):
-        rows.append(
-            (
-                s.label,
-                f"{s.median:.0f} tasks/s",
-                ", ".join(f"{r:.0f}" for r in s.rates),
-                "{:.1f} / {:.1f}".format(*p50_p99_ms(s.to_start)),
-                "; ".join(s.loads),
-            )
-        )
-    rows.append(
-        (
-            idle.label,
-            f"p50 {idle.median:.1f} ms",
-            ", ".join(f"{r:.1f}" for r in idle.rates),
-            "{:.1f} / {:.1f}".format(*p50_p99_ms(idle.to_start)),
-            "; ".join(idle.loads),
-        )
-    )
+    rows += [cells(s, f"{s.median:.0f} tasks/s", 0) for s in (many, single)]
+    rows.append(cells(idle, f"p50 {idle.median:.1f} ms", 1))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = [" | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
     lines.insert(1, "-+-".join("-" * w for w in widths))

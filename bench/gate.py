@@ -98,18 +98,12 @@ def measure(database: str, redis_url: str, n: int, repeat: int) -> float:
     import redis
 
     from bench import raw_app, throughput
-    from bench.common import drop_database, fresh_database
-    from taskhub import Settings, TaskHub
+    from bench.common import bench_settings, drop_database
+    from taskhub import TaskHub
 
     home = Path(tempfile.mkdtemp(prefix="bench-gate-"))
     raw_app.use_broker(redis_url)
-    settings = Settings(
-        home=home,
-        database_url=fresh_database(database),
-        broker_url=redis_url,
-        imports=["bench.bench_tasks"],
-        worker_concurrency=2,
-    )
+    settings = bench_settings(home, database, redis_url)
     hub = TaskHub(settings)
     broker = redis.Redis.from_url(redis_url)
     ratios = []

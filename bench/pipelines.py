@@ -36,14 +36,13 @@ from sqlalchemy import text
 
 import taskhub
 from bench import raw_chord_app
-from bench.common import Worker, drop_database, fresh_database, wait_for
-from taskhub import Settings, TaskHub
+from bench.common import Worker, bench_settings, drop_database, wait_for
+from taskhub import TaskHub
 from taskhub.domain.canvas import chord as th_chord
 from taskhub.domain.canvas import sig
 from tests.support import settings_env
 
 DATABASE = "taskhub_pipe_bench"
-PG_URL = f"postgresql+psycopg2://postgres@127.0.0.1/{DATABASE}"
 BROKER = raw_chord_app.URL  # redis://127.0.0.1:6379/11, both sides (raw: broker and backend)
 WARMUP_NODES = 20  # a small chord before timing: the worker is ready, pool children warm
 TIMEOUT_S = 300.0
@@ -236,14 +235,7 @@ def main() -> None:
     raw_reliable = bench_raw(True, nodes, repeat, home)
     broker.flushdb()
 
-    fresh_database(DATABASE)
-    settings = Settings(
-        home=home,
-        database_url=PG_URL,
-        broker_url=BROKER,
-        imports=["bench.bench_tasks"],
-        worker_concurrency=2,
-    )
+    settings = bench_settings(home, DATABASE, BROKER)
     hub = TaskHub(settings)
     try:
         hub.migrate()

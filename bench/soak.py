@@ -30,9 +30,9 @@ import redis
 from sqlalchemy import text
 
 import taskhub
-from bench.common import Worker, drop_database, fmt_ms, fresh_database, wait_for
+from bench.common import Worker, bench_settings, drop_database, fmt_ms, wait_for
 from bench.soak_checks import KINDS, RssSampler, kind_of, problems, shapes, untidy
-from taskhub import Settings, TaskHub
+from taskhub import TaskHub
 from tests.support import settings_env
 
 DATABASE = "bench_s_soak"
@@ -219,14 +219,7 @@ def main() -> None:
         f"{Path(taskhub.__file__).parent}, worker log in {home}; loadavg {loadavg()}",
         flush=True,
     )
-    url = fresh_database(DATABASE)
-    settings = Settings(
-        home=home,
-        database_url=url,
-        broker_url=BROKER,
-        imports=["bench.bench_tasks"],
-        worker_concurrency=2,
-    )
+    settings = bench_settings(home, DATABASE, BROKER)
     hub = TaskHub(settings)
     broker = redis.Redis.from_url(BROKER)
     ok = False

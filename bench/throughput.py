@@ -29,12 +29,11 @@ import redis
 from sqlalchemy import text
 
 import taskhub
-from bench import raw_app
-from bench.common import Worker, fmt_ms, fresh_database, wait_for
-from taskhub import Settings, TaskHub
+from bench import common, raw_app
+from bench.common import Worker, bench_settings, fmt_ms, wait_for
+from taskhub import TaskHub
 from tests.support import settings_env
 
-PG_URL = "postgresql+psycopg2://postgres@127.0.0.1/taskhub_bench"
 TASKHUB_BROKER = "redis://127.0.0.1:6379/14"
 REDIS_TRANSPORT = (
     "taskhub.worker.redis_transport:Transport"  # kombu's, one client per pool (see there)
@@ -48,10 +47,7 @@ Times = list[tuple[float, float, float]]  # per task: enqueued, started, finishe
 
 
 @dataclass
-class Series:
-    label: str
-    rates: list[float] = field(default_factory=list)
-    to_start: list[float] = field(default_factory=list)  # seconds, all repeats pooled
+class Series(common.Series):
     to_finish: list[float] = field(default_factory=list)
     idle: list[float] = field(default_factory=list)  # enqueue->start, paced single tasks
 
@@ -68,10 +64,6 @@ class Series:
             f"enqueue->start {fmt_ms(starts)}, enqueue->finish {fmt_ms(finishes)}",
             flush=True,
         )
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.rates)
 
 
 def bench_raw(
@@ -246,15 +238,7 @@ def main() -> None:
     raw_reliable = bench_raw(True, args.n, args.repeat, home)
     raw_ours = bench_raw(False, args.n, args.repeat, home, transport=REDIS_TRANSPORT)
 
-    fresh_database("taskhub_bench")
-    settings = Settings(
-        home=home,
-        database_url=PG_URL,
-        broker_url=TASKHUB_BROKER,
-        imports=["bench.bench_tasks"],
-        worker_concurrency=2,
-        task_events=args.task_events,
-    )
+    settings = bench_settings(home, "taskhub_bench", TASKHUB_BROKER, task_events=args.task_events)
     hub = TaskHub(settings)
     broker = redis.Redis.from_url(TASKHUB_BROKER)
     try:
