@@ -57,6 +57,16 @@ def cancelled(hub: TaskHub, n: int) -> list[str]:
     return ids
 
 
+def old_cancelled(settings: Settings, n: int) -> tuple[TaskHub, list[str]]:
+    """A hub of its own (after pruning what another test left old) and ``n`` of its tasks,
+    cancelled 45 days ago."""
+    hub, _ = own_queue(settings)
+    hub.retention.prune(older_than_days=30)  # nothing old left over by another test
+    ids = cancelled(hub, n)
+    age(hub, ids, days=45)
+    return hub, ids
+
+
 def test_old_finished_tasks_go_with_all_their_rows_recent_and_unfinished_stay(
     hub: TaskHub, worker: object, scratch: Path
 ) -> None:
@@ -142,10 +152,7 @@ def test_a_pipeline_is_pruned_whole_once_every_node_is_old(hub: TaskHub, worker:
 
 
 def test_five_old_tasks_in_batches_of_two_take_three_transactions(settings: Settings) -> None:
-    hub, _ = own_queue(settings)
-    hub.retention.prune(older_than_days=30)  # nothing old left over by another test
-    ids = cancelled(hub, 5)
-    age(hub, ids, days=45)
+    hub, ids = old_cancelled(settings, 5)
 
     batches: list[PrunedBatch] = []
     report = hub.retention.prune(older_than_days=30, batch_size=2, on_batch=batches.append)
@@ -158,10 +165,7 @@ def test_five_old_tasks_in_batches_of_two_take_three_transactions(settings: Sett
 
 
 def test_a_dry_run_counts_what_would_go_and_deletes_nothing(settings: Settings) -> None:
-    hub, _ = own_queue(settings)
-    hub.retention.prune(older_than_days=30)
-    ids = cancelled(hub, 3)
-    age(hub, ids, days=45)
+    hub, ids = old_cancelled(settings, 3)
 
     counted = hub.retention.prune(older_than_days=30, dry_run=True)
 
@@ -173,10 +177,7 @@ def test_a_dry_run_counts_what_would_go_and_deletes_nothing(settings: Settings) 
 
 def test_writers_go_on_while_a_prune_is_under_way(settings: Settings) -> None:
     # Given six old tasks, pruned two per batch; the last to go is retried during the prune
-    hub, _ = own_queue(settings)
-    hub.retention.prune(older_than_days=30)
-    ids = cancelled(hub, 6)
-    age(hub, ids, days=45)
+    hub, ids = old_cancelled(settings, 6)
     first_batch, writer_done = threading.Event(), threading.Event()
 
     def between_batches(batch: PrunedBatch) -> None:
