@@ -9,7 +9,7 @@ import typer
 
 from taskhub.cli import render as render
 from taskhub.cli.common import command, opened
-from taskhub.domain.retention import TABLES, PruneReport
+from taskhub.domain.retention import MAX_BATCH_SIZE, TABLES, PruneReport
 
 LABELS = dict(zip(TABLES, ("tasks", "steps", "attempts", "outputs", "notifications",
                            "webhook deliveries", "edges", "pipelines"), strict=True))  # fmt: skip
@@ -33,7 +33,9 @@ def prune(
     batch_size: Annotated[
         int | None,
         typer.Option(
-            min=1, max=10_000, help="Tasks per transaction; default TASKHUB_RETENTION_BATCH_SIZE."
+            min=1,
+            max=MAX_BATCH_SIZE,
+            help="Tasks per transaction; default TASKHUB_RETENTION_BATCH_SIZE.",
         ),
     ] = None,
 ) -> None:
